@@ -1,0 +1,63 @@
+# Two entry points that work on a fresh machine and are safe to rerun:
+#   make demo   converts the bundled Llama-3-8B-shaped skeleton and prints what it holds
+#   make test   C++ tests (GoogleTest) and Python tests (pytest)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+CPP_BUILD := build/cpp
+APT_PACKAGES := g++ libprotozero-dev libcli11-dev nlohmann-json3-dev libgtest-dev python3-venv
+
+# torch and torchvision must be a pair that imports together (onnx2torch imports torchvision).
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),aarch64)
+TORCH_PAIR := torch==2.9.1 torchvision==0.24.1
+else
+TORCH_PAIR := torch==2.14.1 torchvision==0.29.1
+endif
+
+.PHONY: help demo test test-cpp test-python system-deps venv python-package cpp clean
+
+help:
+	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
+	@echo "make test    run the C++ and Python test suites"
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.deps-installed: requirements/dev.txt | system-deps
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH_PAIR)
+	$(PIP) install -q -r requirements/dev.txt
+	touch $@
+
+venv: system-deps $(VENV)/.deps-installed
+
+# Editable install: Python sources are used in place, the extension is rebuilt when C++ changes.
+python-package: venv
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+
+cpp: system-deps venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake -S . -B $(CPP_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build $(CPP_BUILD)
+
+test-cpp: cpp
+	cd $(CPP_BUILD) && PATH="$(abspath $(VENV))/bin:$$PATH" ctest --output-on-failure
+
+test-python: python-package cpp
+	ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless $(PY) -m pytest -q tests
+
+test: test-cpp test-python
+
+demo: python-package
+	$(PY) scripts/demo.py models/llama3-8b.onnx
+
+clean:
+	rm -rf build

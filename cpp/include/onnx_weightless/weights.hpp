@@ -1,0 +1,38 @@
+// Resolving a tensor's bytes: a slice of an external data file, opened only if it stays inside
+// the model's folder, and decoding of inline payload encodings into raw little-endian bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "onnx_weightless/tensor_index.hpp"
+
+namespace onnx_weightless {
+
+enum class ExternalFileState : uint8_t { present, missing, refused };
+
+struct ExternalFileStatus {
+    ExternalFileState state = ExternalFileState::missing;
+    uint64_t size = 0;       ///< file size when present
+    std::string reason;      ///< why it is missing or refused
+};
+
+/// Looks at the file `location` names relative to `model_dir` without reading it. Refused: empty,
+/// absolute or `..`-containing locations, anything that resolves outside model_dir, non-regular files.
+ExternalFileStatus probe_external(const std::string& model_dir, const std::string& location);
+
+/// Reads [offset, offset + length) of the file `location` names relative to `model_dir`
+/// (length nullopt: to the end of the file). Throws ExternalDataError when refused, missing or
+/// out of bounds, IoError when reading fails.
+std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
+                          std::optional<uint64_t> length);
+
+/// Converts the bytes of an inline payload field into raw_data form (little-endian, packed
+/// sub-byte types) for `elements` elements of `data_type`. raw_data, float_data and double_data
+/// are already in that form; varint fields are decoded and narrowed. Throws FormatError on
+/// malformed varints or a count mismatch.
+std::string payload_to_raw(PayloadField field, int32_t data_type, const std::string& bytes, bool packed,
+                           uint64_t elements);
+
+}  // namespace onnx_weightless

@@ -1,0 +1,94 @@
+#include "onnx_weightless/byte_source.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "onnx_weightless/errors.hpp"
+
+namespace onnx_weightless {
+
+void ByteSource::read_at(uint64_t offset, char* dst, size_t n) {
+    do_read(offset, dst, n);
+    bytes_read_ += n;
+    ++read_calls_;
+}
+
+FileSource::FileSource(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+        throw IoError("[open] cannot open '" + path + "': " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd_);
+        throw IoError("[open] '" + path + "' is not a regular file");
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
+}
+
+FileSource::~FileSource() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void FileSource::do_read(uint64_t offset, char* dst, size_t n) {
+    while (n > 0) {
+        const ssize_t got = ::pread(fd_, dst, n, static_cast<off_t>(offset));
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw IoError("[read] reading '" + path_ + "' at offset " + std::to_string(offset) + ": " +
+                          std::strerror(errno));
+        }
+        if (got == 0) {
+            throw IoError("[read] '" + path_ + "' shrank while being read (offset " + std::to_string(offset) + ")");
+        }
+        dst += got;
+        offset += static_cast<uint64_t>(got);
+        n -= static_cast<size_t>(got);
+    }
+}
+
+void MemorySource::do_read(uint64_t offset, char* dst, size_t n) {
+    std::memcpy(dst, bytes_.data() + offset, n);
+}
+
+ByteWindow::ByteWindow(ByteSource& source, size_t window_size)
+    : source_(source), window_size_(std::max<size_t>(window_size, 64)) {}
+
+const char* ByteWindow::bytes(uint64_t offset, size_t n) {
+    if (offset >= buffer_offset_ && offset + n <= buffer_offset_ + buffer_length_) {
+        return buffer_.data() + (offset - buffer_offset_);
+    }
+    // Refill starting at `offset`: reads ahead up to the window size, never past the end.
+    const uint64_t available = source_.size() - offset;
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(available, std::max(n, window_size_)));
+    buffer_.resize(want);
+    source_.read_at(offset, buffer_.data(), want);
+    buffer_offset_ = offset;
+    buffer_length_ = want;
+    return buffer_.data();
+}
+
+std::string ByteWindow::copy(uint64_t offset, size_t n) {
+    if (n > window_size_) {
+        std::string out(n, '\0');
+        source_.read_at(offset, out.data(), n);
+        return out;
+    }
+    return std::string(bytes(offset, n), n);
+}
+
+void ByteWindow::append_to(std::string& out, uint64_t offset, uint64_t n) {
+    while (n > 0) {
+        const size_t piece = static_cast<size_t>(std::min<uint64_t>(n, window_size_));
+        out.append(bytes(offset, piece), piece);
+        offset += piece;
+        n -= piece;
+    }
+}
+
+}  // namespace onnx_weightless

@@ -1,0 +1,42 @@
+"""onnx-weightless: the structure of any ONNX model, without its weights, as a torch.fx.GraphModule
+whose weights live on the ``meta`` device.
+
+>>> import onnx_weightless as ow
+>>> gm = ow.convert("model.onnx")            # weight files may be missing
+>>> out = ow.meta_forward(gm, torch.empty(1, 3, 224, 224, device="meta"))
+"""
+
+from __future__ import annotations
+
+from ._convert import convert, weightless_onnx_loader
+from ._dtypes import torch_dtype
+from ._errors import (
+    ExternalDataError,
+    FormatError,
+    LimitError,
+    MissingWeightsError,
+    ModelReadError,
+    UnsupportedDtypeError,
+    WeightlessError,
+)
+from ._meta_forward import meta_forward
+from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_SIZE_THRESHOLD",
+    "ExternalDataError",
+    "FormatError",
+    "LimitError",
+    "MissingWeightsError",
+    "ModelReadError",
+    "UnsupportedDtypeError",
+    "WeightlessError",
+    "convert",
+    "load",
+    "meta_forward",
+    "scan",
+    "torch_dtype",
+    "weightless_onnx_loader",
+]

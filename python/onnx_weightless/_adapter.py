@@ -1,0 +1,103 @@
+"""The one place that touches onnx and onnx2torch internals.
+
+Each patch point is checked before it is replaced, so an onnx2torch or onnx release that moves
+or renames one fails with a message naming it rather than converting wrongly. Patches are
+installed while at least one conversion or loader context is open (reference counted, under a
+lock) and removed when the last one closes; importing the package patches nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import PackageNotFoundError, version as _package_version
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import onnx
+import onnx2torch
+import onnx2torch.converter
+import onnx2torch.onnx_tensor
+
+__all__ = ["AdapterError", "patched", "original"]
+
+
+class AdapterError(RuntimeError):
+    """The installed onnx/onnx2torch no longer has what the adapter patches."""
+
+
+# (owner, attribute, parameter names the replacement relies on)
+_PATCH_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+    (onnx2torch.onnx_tensor.OnnxTensor, "to_torch", ("self",)),
+    (onnx2torch.onnx_tensor.OnnxTensor, "to_numpy", ("self",)),
+    (onnx2torch.converter, "safe_shape_inference", ("onnx_model_or_path",)),
+    (onnx2torch.converter, "get_converter", ("domain", "operation_type", "version")),
+    (onnx, "load", ("f",)),
+    (onnx, "load_model", ("f",)),
+)
+
+_lock = threading.RLock()
+_users = 0
+_originals: dict[tuple[int, str], Callable[..., Any]] = {}
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return _package_version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _check_points() -> None:
+    version = _installed_version("onnx2torch")
+    for owner, attribute, parameters in _PATCH_POINTS:
+        target = getattr(owner, attribute, None)
+        owner_name = getattr(owner, "__name__", repr(owner))
+        if not callable(target):
+            raise AdapterError(
+                f"{owner_name}.{attribute} is missing (onnx {onnx.__version__}, onnx2torch {version}); "
+                "onnx-weightless supports onnx2torch 1.5.x: install onnx2torch==1.5.15"
+            )
+        names = tuple(inspect.signature(target).parameters)
+        if not set(parameters) <= set(names):
+            raise AdapterError(
+                f"{owner_name}.{attribute} takes {names}, expected parameters {parameters} "
+                f"(onnx {onnx.__version__}, onnx2torch {version}); onnx-weightless supports onnx2torch 1.5.x"
+            )
+
+
+def original(owner: Any, attribute: str) -> Callable[..., Any]:
+    """The unpatched callable (valid whether or not patches are installed)."""
+    with _lock:
+        found = _originals.get((id(owner), attribute))
+    return found if found is not None else getattr(owner, attribute)
+
+
+@contextmanager
+def patched(replacements: dict[tuple[Any, str], Callable[..., Any]]) -> Iterator[None]:
+    """Installs ``replacements`` for the duration; nested and concurrent uses share one installation.
+
+    The replacements must fall back to the originals when no conversion is active in the calling
+    thread, since other threads may use onnx and onnx2torch directly meanwhile.
+    """
+    global _users
+    with _lock:
+        if _users == 0:
+            _check_points()
+            for (owner, attribute), replacement in replacements.items():
+                _originals[(id(owner), attribute)] = getattr(owner, attribute)
+                setattr(owner, attribute, replacement)
+        _users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                for (owner, attribute) in replacements:
+                    setattr(owner, attribute, _originals.pop((id(owner), attribute)))
+
+
+def patch_targets() -> tuple[tuple[Any, str], ...]:
+    return tuple((owner, attribute) for owner, attribute, _ in _PATCH_POINTS)

@@ -1,0 +1,60 @@
+"""convert() and the seed-compatible weightless_onnx_loader() context manager."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import onnx2torch.converter
+from onnx import ModelProto
+from torch import fx
+
+from ._session import Session, session
+from ._skeleton import DEFAULT_SIZE_THRESHOLD
+
+__all__ = ["convert", "weightless_onnx_loader"]
+
+
+def convert(
+    model: str | os.PathLike | ModelProto,
+    *,
+    size_threshold: int = DEFAULT_SIZE_THRESHOLD,
+    base_dir: str | os.PathLike | None = None,
+    save_input_names: bool = False,
+    attach_onnx_mapping: bool = False,
+) -> fx.GraphModule:
+    """Converts an ONNX model to a ``torch.fx.GraphModule`` through onnx2torch, without its weights.
+
+    ``model`` is a path (read as a skeleton: payloads are never read) or a ModelProto (from
+    :func:`load` or anywhere else). Weights and tensors over ``size_threshold`` bytes become
+    ``meta`` tensors; smaller tensors whose bytes are at hand stay real; tensors read as values
+    (shapes, axes, pads...) are read from wherever they are, or MissingWeightsError names them.
+    ``base_dir`` is the folder external data resolves against when ``model`` is a ModelProto.
+    No parameter-sized memory is allocated and nothing is written anywhere.
+
+    The result runs on meta inputs through :func:`meta_forward`.
+    """
+    directory = os.path.abspath(os.fspath(base_dir)) if base_dir is not None else None
+    with session(size_threshold, directory) as state:
+        source = model if isinstance(model, ModelProto) else os.fspath(model)
+        try:
+            return onnx2torch.converter.convert(
+                source, save_input_names=save_input_names, attach_onnx_mapping=attach_onnx_mapping
+            )
+        finally:
+            state.conversion = None
+
+
+@contextmanager
+def weightless_onnx_loader(size_threshold: int = DEFAULT_SIZE_THRESHOLD) -> Iterator[Session]:
+    """Within this context ``onnx.load(path)`` returns the model's skeleton and
+    ``onnx2torch.convert(model_or_path)`` builds a GraphModule with meta weights, weight files
+    present or not. Everything is restored on exit, exceptions included; contexts nest, and
+    other threads keep plain onnx/onnx2torch behaviour meanwhile.
+
+    >>> with weightless_onnx_loader():
+    ...     torch_model = onnx2torch.convert(onnx.load("model.onnx"))
+    """
+    with session(size_threshold) as state:
+        yield state

@@ -1,0 +1,201 @@
+"""Per-thread conversion state and the replacements the adapter installs.
+
+A Session is opened by ``convert`` and by ``weightless_onnx_loader``; it lives in a ContextVar,
+so each thread (and each nested context) sees only its own. Replacements fall back to the
+originals when the calling thread has no session.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import onnx
+import onnx2torch.converter
+import onnx2torch.onnx_tensor
+import torch
+from onnx import ModelProto, TensorProto
+
+from . import _adapter
+from ._errors import MissingWeightsError
+from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
+from ._tensors import TensorResolver, external_entries
+from ._value_inputs import value_uses
+
+__all__ = ["Session", "session"]
+
+# Converters that build nn layers holding the weights they are given (nn.Conv*, nn.Linear, norms):
+# run under the meta device so layers are built without allocating, and hand them meta weights.
+_LAYER_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "BatchNormalization", "LayerNormalization", "InstanceNormalization"})
+
+_current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("onnx_weightless_session", default=None)
+
+
+@dataclass
+class Conversion:
+    """The model one onnx2torch.convert call is converting."""
+
+    resolver: TensorResolver
+    value_initializers: frozenset[str]
+    value_constant_outputs: frozenset[str]
+    force_meta: bool = False
+    need_values: bool = False
+
+    def tensor(self, proto: TensorProto) -> torch.Tensor:
+        if self.force_meta:
+            return self.resolver.meta(proto)
+        need = self.need_values or proto.name in self.value_initializers
+        return self.resolver.tensor(proto, need_values=need)
+
+
+@dataclass
+class Session:
+    size_threshold: int
+    base_dir: str | None = None
+    # Models this session's onnx.load returned, by id (ModelProto has no weakrefs); held until
+    # the session closes so ids stay unique.
+    loaded: dict[int, Skeleton] = field(default_factory=dict)
+    conversion: Conversion | None = None
+
+    def load(self, path: str | os.PathLike) -> ModelProto:
+        skeleton = load_skeleton(path, self.size_threshold)
+        self.loaded[id(skeleton.model)] = skeleton
+        return skeleton.model
+
+    def begin_conversion(self, model_or_path: Any) -> ModelProto:
+        if isinstance(model_or_path, ModelProto):
+            model = model_or_path
+            known = self.loaded.get(id(model))
+            base_dir = known.base_dir if known is not None else self.base_dir
+        else:
+            model = self.load(model_or_path)
+            base_dir = self.loaded[id(model)].base_dir
+        resolver = TensorResolver(base_dir, self.size_threshold)
+        self.conversion = _plan(model, resolver)
+        return model
+
+
+def _plan(model: ModelProto, resolver: TensorResolver) -> Conversion:
+    """Finds tensors read as values and fails early, naming tensor, op and file, if one is unreadable."""
+    graph = model.graph
+    uses = value_uses(graph)
+    initializers = {init.name: init for init in graph.initializer}
+    constants: dict[str, TensorProto] = {}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+            for attribute in node.attribute:
+                if attribute.name == "value" and attribute.HasField("t"):
+                    constants[node.output[0]] = attribute.t
+    value_initializers = set()
+    value_constants = set()
+    for name, users in uses.items():
+        proto = initializers.get(name)
+        if proto is not None:
+            value_initializers.add(name)
+        elif name in constants:
+            proto = constants[name]
+            value_constants.add(name)
+        else:
+            continue
+        ok, reason = resolver.available(proto)
+        if not ok:
+            location = external_entries(proto).get("location", "?")
+            readers = ", ".join(use.describe() for use in users)
+            raise MissingWeightsError(
+                f"tensor {name!r} is read as values by {readers}, but its data is in {location!r}, "
+                f"which cannot be read: {reason}. Provide that file next to the model."
+            )
+    return Conversion(resolver, frozenset(value_initializers), frozenset(value_constants))
+
+
+def current() -> Session | None:
+    return _current.get()
+
+
+# --- replacements installed by the adapter ------------------------------------------------------
+
+
+def _to_torch(self: onnx2torch.onnx_tensor.OnnxTensor) -> torch.Tensor:
+    active = _current.get()
+    if active is None or active.conversion is None:
+        return _adapter.original(onnx2torch.onnx_tensor.OnnxTensor, "to_torch")(self)
+    return active.conversion.tensor(self.proto)
+
+
+def _to_numpy(self: onnx2torch.onnx_tensor.OnnxTensor) -> Any:
+    active = _current.get()
+    if active is None or active.conversion is None:
+        return _adapter.original(onnx2torch.onnx_tensor.OnnxTensor, "to_numpy")(self)
+    return active.conversion.resolver.numpy(self.proto)
+
+
+def _safe_shape_inference(onnx_model_or_path: Any, **kwargs: Any) -> ModelProto:
+    active = _current.get()
+    if active is None:
+        return _adapter.original(onnx2torch.converter, "safe_shape_inference")(onnx_model_or_path, **kwargs)
+    model = active.begin_conversion(onnx_model_or_path)
+    # The skeleton is small, so shape inference runs in memory: no temporary copy next to the model.
+    return onnx.shape_inference.infer_shapes(model, **kwargs)
+
+
+def _get_converter(domain: str, operation_type: str, version: int) -> Any:
+    converter = _adapter.original(onnx2torch.converter, "get_converter")(
+        domain=domain, operation_type=operation_type, version=version
+    )
+    active = _current.get()
+    if active is None or active.conversion is None:
+        return converter
+    conversion = active.conversion
+
+    def convert_node(node: Any, graph: Any) -> Any:
+        layer = operation_type in _LAYER_OPS and domain in ("", "ai.onnx")
+        needs_values = operation_type == "Constant" and any(
+            output in conversion.value_constant_outputs for output in node.output_values
+        )
+        conversion.force_meta, conversion.need_values = layer, needs_values
+        try:
+            if layer:
+                with torch.device("meta"):
+                    return converter(node, graph)
+            return converter(node, graph)
+        finally:
+            conversion.force_meta = conversion.need_values = False
+
+    return convert_node
+
+
+def _onnx_load(f: Any, format: Any = None, load_external_data: bool = True) -> ModelProto:  # noqa: A002
+    active = _current.get()
+    if active is None:
+        return _adapter.original(onnx, "load")(f, format=format, load_external_data=load_external_data)
+    if isinstance(f, (str, os.PathLike)):
+        return active.load(f)
+    skeleton = skeleton_from_bytes(f.read(), active.size_threshold)
+    active.loaded[id(skeleton.model)] = skeleton
+    return skeleton.model
+
+
+_REPLACEMENTS = {
+    (onnx2torch.onnx_tensor.OnnxTensor, "to_torch"): _to_torch,
+    (onnx2torch.onnx_tensor.OnnxTensor, "to_numpy"): _to_numpy,
+    (onnx2torch.converter, "safe_shape_inference"): _safe_shape_inference,
+    (onnx2torch.converter, "get_converter"): _get_converter,
+    (onnx, "load"): _onnx_load,
+    (onnx, "load_model"): _onnx_load,
+}
+assert set(_REPLACEMENTS) == set(_adapter.patch_targets())
+
+
+@contextmanager
+def session(size_threshold: int, base_dir: str | None = None) -> Iterator[Session]:
+    """Opens a session in the calling context, with the adapter's patches installed."""
+    state = Session(size_threshold, base_dir)
+    with _adapter.patched(_REPLACEMENTS):
+        token = _current.set(state)
+        try:
+            yield state
+        finally:
+            _current.reset(token)

@@ -1,0 +1,134 @@
+"""The value policy: which tensors become real torch tensors and which become meta.
+
+A tensor whose bytes are at hand and small is real; everything else is meta. Tensors whose values
+are read (shapes, axes, pads...) are always made real, from whatever file holds them, or raise
+MissingWeightsError naming the tensor and the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from onnx import TensorProto, numpy_helper
+
+from . import _core
+from ._dtypes import onnx_dtype_name, torch_dtype
+from ._errors import ExternalDataError, MissingWeightsError
+
+__all__ = ["TensorResolver", "external_entries"]
+
+# Element types torch stores only packed (several per byte): real values cannot be laid out
+# element by element, so such tensors are always meta.
+_SUB_BYTE = {TensorProto.UINT4, TensorProto.INT4}
+for _name in ("UINT2", "INT2"):
+    if _name in TensorProto.DataType.keys():
+        _SUB_BYTE.add(TensorProto.DataType.Value(_name))
+
+
+def external_entries(proto: TensorProto) -> dict[str, str]:
+    return {entry.key: entry.value for entry in proto.external_data}
+
+
+def _element_bytes(proto: TensorProto) -> int | None:
+    count = 1
+    for dim in proto.dims:
+        count *= dim
+    itemsize = torch_dtype(proto.data_type, tensor_name=proto.name).itemsize
+    return count * itemsize
+
+
+@dataclass
+class _Bytes:
+    """Where a tensor's bytes can be had, or why they cannot."""
+
+    raw: bytes | None
+    reason: str = ""
+
+
+class TensorResolver:
+    """Turns TensorProtos of one model into torch tensors under the value policy."""
+
+    def __init__(self, base_dir: str | None, size_threshold: int):
+        self.base_dir = base_dir
+        self.size_threshold = size_threshold
+
+    @staticmethod
+    def meta(proto: TensorProto) -> torch.Tensor:
+        dtype = torch_dtype(proto.data_type, tensor_name=proto.name)
+        return torch.empty(tuple(proto.dims), dtype=dtype, device="meta")
+
+    def is_external(self, proto: TensorProto) -> bool:
+        return proto.data_location == TensorProto.EXTERNAL
+
+    def size(self, proto: TensorProto) -> int:
+        """Raw byte size (dims x dtype)."""
+        if proto.data_type in _SUB_BYTE:
+            return 0
+        return _element_bytes(proto)
+
+    def tensor(self, proto: TensorProto, *, need_values: bool = False) -> torch.Tensor:
+        """Real if small and at hand (or if ``need_values``), meta otherwise."""
+        dtype = torch_dtype(proto.data_type, tensor_name=proto.name)
+        if proto.data_type in _SUB_BYTE and not need_values:
+            return self.meta(proto)
+        if not need_values and self.size(proto) > self.size_threshold:
+            return self.meta(proto)
+        found = self.raw_bytes(proto)
+        if found.raw is None:
+            if need_values:
+                raise MissingWeightsError(self.missing_message(proto, found.reason))
+            return self.meta(proto)
+        return _from_raw(found.raw, tuple(proto.dims), dtype)
+
+    def numpy(self, proto: TensorProto) -> np.ndarray:
+        """Values as numpy (for converters that read them); raises MissingWeightsError if absent."""
+        if not self.is_external(proto):
+            return numpy_helper.to_array(proto).copy()
+        return self.tensor(proto, need_values=True).numpy()
+
+    def available(self, proto: TensorProto) -> tuple[bool, str]:
+        """Whether the tensor's bytes can be had, without reading them."""
+        if not self.is_external(proto):
+            return True, ""
+        entries = external_entries(proto)
+        if self.base_dir is None:
+            return False, "the model's folder is unknown (pass a path, or base_dir=)"
+        state, _size, reason = _core.probe_external(self.base_dir, entries.get("location", ""))
+        return state == "present", reason
+
+    def raw_bytes(self, proto: TensorProto) -> _Bytes:
+        if not self.is_external(proto):
+            if proto.HasField("raw_data"):
+                return _Bytes(proto.raw_data)
+            return _Bytes(np.ascontiguousarray(numpy_helper.to_array(proto)).tobytes())
+        entries = external_entries(proto)
+        if self.base_dir is None:
+            return _Bytes(None, "the model's folder is unknown (pass a path, or base_dir=)")
+        location = entries.get("location", "")
+        length = int(entries["length"]) if "length" in entries else None
+        try:
+            data = _core.read_external(self.base_dir, location, int(entries.get("offset", "0")), length)
+        except ExternalDataError as error:
+            return _Bytes(None, str(error))
+        field = entries.get(_core.PAYLOAD_FIELD_KEY)
+        if field is not None:
+            count = int(np.prod(proto.dims, dtype=np.int64)) if proto.dims else 1
+            packed = entries.get(_core.PACKED_KEY, "1") != "0"
+            data = _core.payload_to_raw(field, proto.data_type, data, packed, count)
+        return _Bytes(data)
+
+    def missing_message(self, proto: TensorProto, reason: str) -> str:
+        location = external_entries(proto).get("location", "?")
+        return (
+            f"tensor {proto.name!r} ({onnx_dtype_name(proto.data_type)}{list(proto.dims)}) is stored in "
+            f"{location!r}, which cannot be read: {reason}"
+        )
+
+
+def _from_raw(raw: bytes, dims: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    if len(raw) == 0:
+        return torch.empty(dims, dtype=dtype)
+    # bytearray: torch.frombuffer needs a writable buffer to hand out a writable tensor.
+    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(dims)

@@ -1,0 +1,69 @@
+"""Inputs that operators read as *values* (a shape, axes, pads, scales...) rather than compute
+with. Their tensors must be real: converters read them when building modules, or modules read
+them in forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onnx import GraphProto
+
+__all__ = ["VALUE_INPUTS", "ValueUse", "value_uses"]
+
+# op_type -> positions of inputs read as values (ONNX operator specs, all versions).
+VALUE_INPUTS: dict[str, tuple[int, ...]] = {
+    "Reshape": (1,),
+    "Slice": (1, 2, 3, 4),
+    "Pad": (1, 2, 3),
+    "Resize": (1, 2, 3),
+    "Upsample": (1,),
+    "Split": (1,),
+    "Tile": (1,),
+    "Expand": (1,),
+    "TopK": (1,),
+    "Range": (0, 1, 2),
+    "CumSum": (1,),
+    "ConstantOfShape": (0,),
+    "Unsqueeze": (1,),
+    "Squeeze": (1,),
+    "ReduceSum": (1,),
+    "ReduceMean": (1,),
+    "ReduceMax": (1,),
+    "ReduceMin": (1,),
+    "ReduceProd": (1,),
+    "ReduceL1": (1,),
+    "ReduceL2": (1,),
+    "ReduceLogSum": (1,),
+    "ReduceLogSumExp": (1,),
+    "ReduceSumSquare": (1,),
+    "Clip": (1, 2),
+    "OneHot": (1,),
+    "NonMaxSuppression": (2, 3, 4),
+    "Trilu": (1,),
+    "CenterCropPad": (1,),
+    "Col2Im": (1, 2),
+}
+
+
+@dataclass(frozen=True)
+class ValueUse:
+    """A node reading one of its inputs as values."""
+
+    op_type: str
+    node_name: str
+    input_index: int
+
+    def describe(self) -> str:
+        name = f" {self.node_name!r}" if self.node_name else ""
+        return f"{self.op_type} node{name} (input {self.input_index})"
+
+
+def value_uses(graph: GraphProto) -> dict[str, list[ValueUse]]:
+    """Value name -> the nodes of ``graph`` reading it as values."""
+    uses: dict[str, list[ValueUse]] = {}
+    for node in graph.node:
+        positions = VALUE_INPUTS.get(node.op_type, ()) if node.domain in ("", "ai.onnx") else ()
+        for index in positions:
+            if index < len(node.input) and node.input[index]:
+                uses.setdefault(node.input[index], []).append(ValueUse(node.op_type, node.name, index))
+    return uses
