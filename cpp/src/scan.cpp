@@ -158,21 +158,15 @@ private:
         ++index_.summary.graph_count;
         if (context.depth > index_.summary.max_depth) index_.summary.max_depth = context.depth;
         Enter enter(*this, outer);
+        const size_t first_tensor = index_.tensors.size();
         Field field;
-        // The name (field 2) is written after the nodes (field 1): find it first so that every
-        // tensor of this graph can say which graph it is in.
-        {
-            FieldCursor cursor(window_, outer.value_offset, outer.end(), "GraphProto");
-            while (cursor.next(field)) {
-                if (field.number == f::number(f::Graph::name)) {
-                    cursor.expect(field, WireType::length_delimited, "name");
-                    context.graph_name = read_string(field, "GraphProto.name");
-                }
-            }
-        }
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "GraphProto");
         while (cursor.next(field)) {
             switch (field.number) {
+                case f::number(f::Graph::name):
+                    cursor.expect(field, WireType::length_delimited, "name");
+                    context.graph_name = read_string(field, "GraphProto.name");
+                    break;
                 case f::number(f::Graph::node):
                     cursor.expect(field, WireType::length_delimited, "node");
                     node(field, context);
@@ -195,26 +189,30 @@ private:
                     break;
             }
         }
+        // The name (field 2) is written after the nodes (field 1): give it to this graph's own
+        // tensors (same depth) once known. One pass, so no field header is read twice.
+        for_own_tensors(first_tensor, context.depth, [&](TensorInfo& t) { t.graph_name = context.graph_name; });
+    }
+
+    template <typename Fn>
+    void for_own_tensors(size_t first, uint32_t depth, Fn&& fn) {
+        for (size_t i = first; i < index_.tensors.size(); ++i) {
+            if (index_.tensors[i].depth == depth) fn(index_.tensors[i]);
+        }
     }
 
     void function(const Field& outer) {
         ++index_.summary.function_count;
         Enter enter(*this, outer);
+        const size_t first_tensor = index_.tensors.size();
         Context context;
         Field field;
-        std::string domain;
-        {
-            FieldCursor cursor(window_, outer.value_offset, outer.end(), "FunctionProto");
-            while (cursor.next(field)) {
-                if (field.number == f::number(f::Function::name)) {
-                    cursor.expect(field, WireType::length_delimited, "name");
-                    context.function_name = read_string(field, "FunctionProto.name");
-                }
-            }
-        }
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "FunctionProto");
         while (cursor.next(field)) {
-            if (field.number == f::number(f::Function::node)) {
+            if (field.number == f::number(f::Function::name)) {
+                cursor.expect(field, WireType::length_delimited, "name");
+                context.function_name = read_string(field, "FunctionProto.name");
+            } else if (field.number == f::number(f::Function::node)) {
                 cursor.expect(field, WireType::length_delimited, "node");
                 node(field, context);
             } else if (field.number == f::number(f::Function::attribute_proto)) {
@@ -224,56 +222,55 @@ private:
                 attribute(field, attribute_context);
             }
         }
+        // Every tensor inside the function, subgraphs included, belongs to it.
+        for (size_t i = first_tensor; i < index_.tensors.size(); ++i) {
+            index_.tensors[i].function_name = context.function_name;
+        }
     }
 
     void node(const Field& outer, Context context) {
         ++index_.summary.node_count;
         Enter enter(*this, outer);
-        Field field;
+        const size_t first_tensor = index_.tensors.size();
         std::string domain;
-        // name/op_type/domain first, so attribute tensors know their node whatever the field order.
-        {
-            FieldCursor cursor(window_, outer.value_offset, outer.end(), "NodeProto");
-            while (cursor.next(field)) {
-                if (field.number == f::number(f::Node::name)) {
-                    cursor.expect(field, WireType::length_delimited, "name");
-                    context.node_name = read_string(field, "NodeProto.name");
-                } else if (field.number == f::number(f::Node::op_type)) {
-                    cursor.expect(field, WireType::length_delimited, "op_type");
-                    context.op_type = read_string(field, "NodeProto.op_type");
-                } else if (field.number == f::number(f::Node::domain)) {
-                    cursor.expect(field, WireType::length_delimited, "domain");
-                    domain = read_string(field, "NodeProto.domain");
-                }
-            }
-        }
-        const bool default_domain = domain.empty() || domain == "ai.onnx";
-        ++index_.summary.op_histogram[default_domain ? context.op_type : domain + "::" + context.op_type];
         context.role = TensorRole::node_attribute;
+        Field field;
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "NodeProto");
         while (cursor.next(field)) {
-            if (field.number == f::number(f::Node::attribute)) {
+            if (field.number == f::number(f::Node::name)) {
+                cursor.expect(field, WireType::length_delimited, "name");
+                context.node_name = read_string(field, "NodeProto.name");
+            } else if (field.number == f::number(f::Node::op_type)) {
+                cursor.expect(field, WireType::length_delimited, "op_type");
+                context.op_type = read_string(field, "NodeProto.op_type");
+            } else if (field.number == f::number(f::Node::domain)) {
+                cursor.expect(field, WireType::length_delimited, "domain");
+                domain = read_string(field, "NodeProto.domain");
+            } else if (field.number == f::number(f::Node::attribute)) {
                 cursor.expect(field, WireType::length_delimited, "attribute");
                 attribute(field, context);
             }
         }
+        const bool default_domain = domain.empty() || domain == "ai.onnx";
+        ++index_.summary.op_histogram[default_domain ? context.op_type : domain + "::" + context.op_type];
+        // name and op_type usually precede the attributes; if not, attribute tensors get them now.
+        for_own_tensors(first_tensor, context.depth, [&](TensorInfo& t) {
+            t.node_name = context.node_name;
+            t.op_type = context.op_type;
+        });
     }
 
     void attribute(const Field& outer, Context context) {
         Enter enter(*this, outer);
+        const size_t first_tensor = index_.tensors.size();
         Field field;
-        {
-            FieldCursor cursor(window_, outer.value_offset, outer.end(), "AttributeProto");
-            while (cursor.next(field)) {
-                if (field.number == f::number(f::Attribute::name)) {
-                    cursor.expect(field, WireType::length_delimited, "name");
-                    context.attribute_name = read_string(field, "AttributeProto.name");
-                }
-            }
-        }
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "AttributeProto");
         while (cursor.next(field)) {
             switch (field.number) {
+                case f::number(f::Attribute::name):
+                    cursor.expect(field, WireType::length_delimited, "name");
+                    context.attribute_name = read_string(field, "AttributeProto.name");
+                    break;
                 case f::number(f::Attribute::t):
                 case f::number(f::Attribute::tensors):
                     cursor.expect(field, WireType::length_delimited, "t/tensors");
@@ -288,7 +285,6 @@ private:
                 case f::number(f::Attribute::graphs): {
                     cursor.expect(field, WireType::length_delimited, "g/graphs");
                     Context sub;
-                    sub.function_name = context.function_name;
                     sub.depth = context.depth + 1;
                     graph(field, sub);
                     break;
@@ -297,6 +293,7 @@ private:
                     break;
             }
         }
+        for_own_tensors(first_tensor, context.depth, [&](TensorInfo& t) { t.attribute_name = context.attribute_name; });
     }
 
     void sparse_tensor(const Field& outer, const Context& context) {

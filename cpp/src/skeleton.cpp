@@ -26,16 +26,24 @@ struct SpliceNode {
     std::map<uint64_t, uint64_t> replacement_ends;
 };
 
+/// Appends exactly [offset, offset + n) of the source: the writer copies structure bytes only,
+/// so it reads no more than it writes (no read-ahead into the payloads it leaves out).
+void append_exact(ByteSource& source, std::string& out, uint64_t offset, uint64_t n) {
+    const size_t old_size = out.size();
+    out.resize(old_size + static_cast<size_t>(n));
+    if (n > 0) source.read_at(offset, out.data() + old_size, static_cast<size_t>(n));
+}
+
 /// The tag of a length-delimited field, as written: [tag_offset, start of the length prefix).
-std::string tag_bytes(ByteWindow& window, const FieldSpan& span) {
-    const auto header = static_cast<size_t>(span.value_offset - span.tag_offset);
-    const std::string bytes = window.copy(span.tag_offset, header);
+std::string tag_bytes(ByteSource& source, const FieldSpan& span) {
+    std::string bytes;
+    append_exact(source, bytes, span.tag_offset, span.value_offset - span.tag_offset);
     const char* p = bytes.data();
     protozero::decode_varint(&p, bytes.data() + bytes.size());  // the scan validated it
     return std::string(bytes.data(), static_cast<size_t>(p - bytes.data()));
 }
 
-void emit(ByteWindow& window, const SpliceNode& node, uint64_t begin, uint64_t end, std::string& out) {
+void emit(ByteSource& source, const SpliceNode& node, uint64_t begin, uint64_t end, std::string& out) {
     // Children and replacements never overlap: each is a distinct field at this level.
     struct Item {
         uint64_t begin;
@@ -52,31 +60,31 @@ void emit(ByteWindow& window, const SpliceNode& node, uint64_t begin, uint64_t e
 
     uint64_t position = begin;
     for (const Item& item : items) {
-        window.append_to(out, position, item.begin - position);
+        append_exact(source, out, position, item.begin - position);
         if (item.replacement != nullptr) {
             out += *item.replacement;
         } else {
             std::string content;
-            emit(window, *item.child, item.child->span.value_offset, item.child->span.end, content);
-            out += tag_bytes(window, item.child->span);
+            emit(source, *item.child, item.child->span.value_offset, item.child->span.end, content);
+            out += tag_bytes(source, item.child->span);
             protozero::add_varint_to_buffer(&out, content.size());
             out += content;
         }
         position = item.end;
     }
-    window.append_to(out, position, end - position);
+    append_exact(source, out, position, end - position);
 }
 
 /// The stripped TensorProto field: every field but the payload (and any stale external_data or
 /// data_location), then data_location = EXTERNAL and external_data pointing at the payload.
-std::string stripped_tensor_field(ByteWindow& window, const TensorInfo& tensor, const SkeletonPolicy& policy) {
+std::string stripped_tensor_field(ByteSource& source, const TensorInfo& tensor, const SkeletonPolicy& policy) {
     std::string content;
     uint64_t position = tensor.field.value_offset;
     for (const ByteRange& range : tensor.strip_ranges) {
-        window.append_to(content, position, range.begin - position);
+        append_exact(source, content, position, range.begin - position);
         position = range.end;
     }
-    window.append_to(content, position, tensor.field.end - position);
+    append_exact(source, content, position, tensor.field.end - position);
 
     protozero::pbf_writer writer(content);
     auto add_entry = [&](const std::string& key, const std::string& value) {
@@ -91,7 +99,7 @@ std::string stripped_tensor_field(ByteWindow& window, const TensorInfo& tensor, 
     if (!tensor.packed) add_entry(kPackedKey, "0");
     writer.add_enum(f::number(f::Tensor::data_location), static_cast<int32_t>(f::DataLocation::external));
 
-    std::string field = tag_bytes(window, tensor.field);
+    std::string field = tag_bytes(source, tensor.field);
     protozero::add_varint_to_buffer(&field, content.size());
     field += content;
     return field;
@@ -108,7 +116,6 @@ SkeletonResult write_skeleton(ByteSource& source, const TensorIndex& index, cons
     if (policy.model_location.empty()) {
         throw Error("[write_skeleton] SkeletonPolicy.model_location must name the model file");
     }
-    ByteWindow window(source);
     SkeletonResult result;
     std::vector<std::string> replacements;
     std::vector<const TensorInfo*> stripped;
@@ -119,7 +126,7 @@ SkeletonResult write_skeleton(ByteSource& source, const TensorIndex& index, cons
 
     SpliceNode root;
     for (const TensorInfo* tensor : stripped) {
-        replacements.push_back(stripped_tensor_field(window, *tensor, policy));
+        replacements.push_back(stripped_tensor_field(source, *tensor, policy));
         SpliceNode* node = &root;
         for (const FieldSpan& ancestor : tensor->ancestors) {
             auto& child = node->children[ancestor.tag_offset];
@@ -135,7 +142,7 @@ SkeletonResult write_skeleton(ByteSource& source, const TensorIndex& index, cons
         result.stripped_bytes += tensor->payload.size();
     }
     result.bytes.reserve(static_cast<size_t>(source.size() - result.stripped_bytes));
-    emit(window, root, 0, source.size(), result.bytes);
+    emit(source, root, 0, source.size(), result.bytes);
     return result;
 }
 

@@ -1,0 +1,104 @@
+"""Weightless conversion gives exactly the structure onnx2torch builds with the weights present.
+
+For each fixture (torchvision CNNs, transformers decoders) and each layout (external data file
+deleted; weights embedded in the .onnx): same parameter and buffer names, shapes and dtypes, same
+FX nodes, and a meta forward whose outputs have the real forward's shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx2torch
+import pytest
+import torch
+
+import onnx_weightless as ow
+from onnx_weightless._skeleton import load_skeleton
+from tests.fixtures.models import LAYOUTS, MODELS, build
+
+WINDOW = 64 * 1024  # the scan's read-ahead window: the most it may over-read per tensor
+
+
+def _signature(gm: torch.fx.GraphModule):
+    params = [(name, tuple(p.shape), p.dtype) for name, p in gm.named_parameters()]
+    buffers = [(name, tuple(b.shape), b.dtype) for name, b in gm.named_buffers()]
+    nodes = [(n.name, n.op, str(n.target)) for n in gm.graph.nodes]
+    modules = [(name, type(m).__name__) for name, m in gm.named_modules()]
+    return params, buffers, nodes, modules
+
+
+def _outputs(result):
+    flat = result if isinstance(result, (tuple, list)) else (result,)
+    return [(tuple(t.shape), t.dtype) for t in flat]
+
+
+@pytest.fixture(scope="module", params=[(m, l) for m in MODELS for l in LAYOUTS], ids=lambda p: f"{p[0]}-{p[1]}")
+def case(request):
+    name, layout = request.param
+    fixture = build(name, layout)
+    reference = onnx2torch.convert(onnx.load(str(fixture.path)))
+    with torch.no_grad():
+        real_out = reference(*fixture.example_inputs)
+    return fixture, reference, real_out
+
+
+def _weightless_copy(fixture, folder: Path) -> Path:
+    """The model file alone in a fresh folder: for the external layout, the data file is absent."""
+    folder.mkdir()
+    target = folder / fixture.path.name
+    shutil.copyfile(fixture.path, target)
+    return target
+
+
+def _meta_inputs(fixture):
+    return [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in fixture.example_inputs]
+
+
+def test_same_structure_as_onnx2torch_with_weights(case, tmp_path):
+    fixture, reference, real_out = case
+    path = _weightless_copy(fixture, tmp_path / "weightless")
+    gm = ow.convert(path)
+    assert _signature(gm) == _signature(reference)
+    # Everything big is meta; nothing parameter-sized was materialised.
+    for name, tensor in list(gm.named_parameters()) + list(gm.named_buffers()):
+        if tensor.numel() * tensor.element_size() > ow.DEFAULT_SIZE_THRESHOLD:
+            assert tensor.device.type == "meta", name
+    assert _outputs(ow.meta_forward(gm, *_meta_inputs(fixture))) == _outputs(real_out)
+
+
+def test_seed_loader_gives_the_same_structure(case, tmp_path):
+    fixture, reference, _ = case
+    path = _weightless_copy(fixture, tmp_path / "weightless")
+    with ow.weightless_onnx_loader():
+        gm = onnx2torch.convert(onnx.load(str(path)))
+    assert _signature(gm) == _signature(reference)
+
+
+def test_embedded_payloads_are_never_read(case, tmp_path):
+    fixture, reference, real_out = case
+    if fixture.data_path is not None:
+        pytest.skip("external layout: payloads are in the (deleted) data file")
+    path = _weightless_copy(fixture, tmp_path / "garbage")
+    index = ow.scan(path)
+    stripped = [t for t in index.tensors if t.storage == "inline" and t.byte_size > ow.DEFAULT_SIZE_THRESHOLD]
+    assert stripped, "fixture should embed large tensors"
+    # Overwrite every large payload with random bytes: a reader that looked at them would see garbage.
+    rng = np.random.default_rng(1)
+    with open(path, "r+b") as file:
+        for tensor in stripped:
+            file.seek(tensor.payload_offset)
+            file.write(rng.integers(0, 256, tensor.payload_length, dtype=np.uint8).tobytes())
+    original = load_skeleton(fixture.path)
+    garbled = load_skeleton(path)
+    assert garbled.model.SerializeToString() == original.model.SerializeToString()
+    # Bytes read: the graph bytes twice (scan, then the writer copying them) plus at most one
+    # read-ahead window per tensor.
+    graph_bytes = index.file_size - garbled.stripped_bytes
+    assert garbled.bytes_read <= 2 * graph_bytes + WINDOW * len(index.tensors)
+    gm = ow.convert(path)
+    assert _signature(gm) == _signature(reference)
+    assert _outputs(ow.meta_forward(gm, *_meta_inputs(fixture))) == _outputs(real_out)
