@@ -40,9 +40,10 @@ $(VENV)/.deps-installed: requirements/dev.txt | system-deps
 
 venv: system-deps $(VENV)/.deps-installed
 
-# Editable install: Python sources are used in place, the extension is rebuilt when C++ changes.
+# A regular (non-editable) install, as users get it; build/ keeps the CMake tree, so reinstalling
+# after a change rebuilds only what changed.
 python-package: venv
-	$(PIP) install -q --no-build-isolation --no-deps -e .
+	$(PIP) install -q --no-build-isolation --no-deps .
 
 cpp: system-deps venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" cmake -S . -B $(CPP_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

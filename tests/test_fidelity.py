@@ -7,6 +7,7 @@ FX nodes, and a meta forward whose outputs have the real forward's shapes and dt
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -36,14 +37,24 @@ def _outputs(result):
     return [(tuple(t.shape), t.dtype) for t in flat]
 
 
-@pytest.fixture(scope="module", params=[(m, l) for m in MODELS for l in LAYOUTS], ids=lambda p: f"{p[0]}-{p[1]}")
-def case(request):
-    name, layout = request.param
+@functools.lru_cache(maxsize=None)
+def _reference(name: str, layout: str):
+    """The fixture, onnx2torch's conversion of it with weights, and that module's real output."""
     fixture = build(name, layout)
     reference = onnx2torch.convert(onnx.load(str(fixture.path)))
     with torch.no_grad():
         real_out = reference(*fixture.example_inputs)
     return fixture, reference, real_out
+
+
+@pytest.fixture(params=[(m, l) for m in MODELS for l in LAYOUTS], ids=lambda p: f"{p[0]}-{p[1]}")
+def case(request):
+    return _reference(*request.param)
+
+
+@pytest.fixture(params=MODELS)
+def embedded_case(request):
+    return _reference(request.param, "embedded")
 
 
 def _weightless_copy(fixture, folder: Path) -> Path:
@@ -78,10 +89,8 @@ def test_seed_loader_gives_the_same_structure(case, tmp_path):
     assert _signature(gm) == _signature(reference)
 
 
-def test_embedded_payloads_are_never_read(case, tmp_path):
-    fixture, reference, real_out = case
-    if fixture.data_path is not None:
-        pytest.skip("external layout: payloads are in the (deleted) data file")
+def test_embedded_payloads_are_never_read(embedded_case, tmp_path):
+    fixture, reference, real_out = embedded_case
     path = _weightless_copy(fixture, tmp_path / "garbage")
     index = ow.scan(path)
     stripped = [t for t in index.tensors if t.storage == "inline" and t.byte_size > ow.DEFAULT_SIZE_THRESHOLD]

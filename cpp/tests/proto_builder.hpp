@@ -129,7 +129,9 @@ std::string model_with_initializers(const std::vector<std::string>& initializers
 /// of ByteSource, reported as std::logic_error (never confused with a FormatError).
 class RecordingSource : public onnx_weightless::ByteSource {
 public:
+    /// Borrows `bytes`: they must outlive the source.
     explicit RecordingSource(const std::string& bytes) : bytes_(bytes) {}
+    explicit RecordingSource(std::string&&) = delete;
     uint64_t size() const override { return bytes_.size(); }
     const std::vector<onnx_weightless::ByteRange>& reads() const { return reads_; }
 

@@ -1,0 +1,20 @@
+"""The public surface is exactly __all__; everything else is private."""
+
+import onnx_weightless as ow
+
+PUBLIC = {
+    "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
+    "ModelReadError", "UnsupportedDtypeError", "WeightlessError", "convert", "load", "meta_forward", "scan",
+    "torch_dtype", "weightless_onnx_loader",
+}
+
+
+def test_public_names():
+    assert set(ow.__all__) == PUBLIC
+    assert all(hasattr(ow, name) for name in PUBLIC)
+
+
+def test_error_hierarchy():
+    for name in ("FormatError", "ModelReadError", "ExternalDataError", "MissingWeightsError", "UnsupportedDtypeError"):
+        assert issubclass(getattr(ow, name), ow.WeightlessError)
+    assert issubclass(ow.LimitError, ow.FormatError)
