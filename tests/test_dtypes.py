@@ -27,7 +27,7 @@ def test_mapping(name):
     assert ow.torch_dtype(TensorProto.DataType.Value(name)) == EXPECTED[name]
 
 
-@pytest.mark.parametrize("name", ["STRING", "FLOAT4E2M1", "UNDEFINED"])
+@pytest.mark.parametrize("name", ["STRING", "FLOAT4E2M1", "FLOAT6E2M3", "FLOAT6E3M2", "UNDEFINED"])
 def test_unrepresentable_types_raise_a_clear_error(name):
     with pytest.raises(ow.UnsupportedDtypeError, match=name):
         ow.torch_dtype(TensorProto.DataType.Value(name), tensor_name="t")

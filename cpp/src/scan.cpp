@@ -1,6 +1,7 @@
 #include "onnx_weightless/scan.hpp"
 
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include <protozero/exception.hpp>
@@ -10,6 +11,7 @@
 #include "onnx_weightless/dtype.hpp"
 #include "onnx_weightless/errors.hpp"
 #include "onnx_weightless/onnx_fields.hpp"
+#include "onnx_weightless/skeleton.hpp"
 #include "onnx_weightless/wire.hpp"
 
 namespace onnx_weightless {
@@ -342,9 +344,7 @@ private:
     void read_dims(TensorInfo& info, const Field& field) {
         auto push = [&](uint64_t raw, uint64_t offset) {
             const auto dim = static_cast<int64_t>(raw);
-            if (dim < 0) {
-                throw FormatError("tensor dims contain negative value " + std::to_string(dim), offset);
-            }
+            if (dim < 0 && !negative_dim_) negative_dim_ = std::make_pair(dim, offset);
             if (info.dims.size() >= kMaxRank) {
                 throw LimitError("tensor has more than " + std::to_string(kMaxRank) + " dims", offset);
             }
@@ -420,6 +420,9 @@ private:
         int64_t data_location = 0;
         uint32_t payload_occurrences = 0;
         uint64_t first_payload_tag = 0;
+        std::optional<std::string> conflict;
+        uint64_t conflict_offset = 0;
+        negative_dim_.reset();
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "TensorProto");
         Field field;
         while (cursor.next(field)) {
@@ -443,10 +446,15 @@ private:
                 add_strip_range(info, field.tag_offset, field.end());
             } else if (const auto payload = payload_field_of(n)) {
                 const bool bytes_field = *payload == PayloadField::raw_data || *payload == PayloadField::string_data;
-                if (info.payload_field != PayloadField::none && info.payload_field != *payload) {
-                    throw FormatError("tensor '" + info.name + "' has both " + payload_field_name(info.payload_field) +
-                                          " and " + payload_field_name(*payload),
-                                      field.tag_offset);
+                if (info.payload_field != PayloadField::none && info.payload_field != *payload && !conflict) {
+                    conflict = std::string(payload_field_name(info.payload_field)) + " and " +
+                               payload_field_name(*payload);
+                    conflict_offset = field.tag_offset;
+                }
+                // Payload fields must be adjacent: the skeleton references them as one byte range.
+                if (payload_occurrences > 0 && field.tag_offset != info.payload.end && !conflict) {
+                    conflict = std::string(payload_field_name(*payload)) + " split by other fields";
+                    conflict_offset = field.tag_offset;
                 }
                 if (bytes_field || field.type == WireType::length_delimited) {
                     cursor.expect(field, WireType::length_delimited, payload_field_name(*payload));
@@ -468,6 +476,13 @@ private:
                 add_strip_range(info, field.tag_offset, field.end());
             }
         }
+        // Checked once the whole message is read, so that the error can name the tensor (the name,
+        // field 8, is written after dims and the typed payload fields).
+        if (negative_dim_) {
+            throw FormatError("tensor '" + info.name + "' has negative dim " + std::to_string(negative_dim_->first),
+                              negative_dim_->second);
+        }
+        if (conflict) throw FormatError("tensor '" + info.name + "' has " + *conflict, conflict_offset);
         if (payload_occurrences > 1 && info.payload_field == PayloadField::raw_data) {
             throw FormatError("tensor '" + info.name + "' has raw_data more than once", outer.value_offset);
         }
@@ -495,7 +510,9 @@ private:
         }
         info.element_count = count;
         info.byte_size = dtype_storage_bytes(info.data_type, count);
-        if (info.byte_size && *info.byte_size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        const bool fixed_size = dtype_bits(info.data_type) != 0;
+        if (fixed_size && (!info.byte_size ||
+                           *info.byte_size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
             throw LimitError(label + ": byte size of dims overflows int64", outer.value_offset);
         }
 
@@ -510,7 +527,9 @@ private:
             }
             const auto length = info.external_length();
             info.external_offset();  // validates the text
-            if (length && info.byte_size && *length != *info.byte_size) {
+            // A stripped typed payload (varints, unpacked fields) is referenced in its encoded form.
+            const bool encoded = info.external_data.count(kPayloadFieldKey) != 0;
+            if (length && info.byte_size && *length != *info.byte_size && !encoded) {
                 throw FormatError(label + ": external_data length " + std::to_string(*length) + " but dims x " +
                                       dtype_name(info.data_type) + " need " + std::to_string(*info.byte_size) +
                                       " bytes",
@@ -556,6 +575,7 @@ private:
     ScanOptions options_;
     TensorIndex index_;
     std::vector<FieldSpan> ancestors_;
+    std::optional<std::pair<int64_t, uint64_t>> negative_dim_;  // first negative dim of the current tensor
 };
 
 }  // namespace

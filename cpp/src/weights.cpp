@@ -70,7 +70,8 @@ int open_beneath(const std::string& real_dir, const std::string& location) {
     Fd dir(::open(real_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0) return -1;
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused as not regular below.
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     const long fd = ::syscall(SYS_openat2, dir.get(), location.c_str(), &how, sizeof(how));
     if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
@@ -84,7 +85,7 @@ int open_beneath(const std::string& real_dir, const std::string& location) {
         errno = EXDEV;
         return -1;
     }
-    return ::open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    return ::open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 }
 
 struct Opened {
@@ -206,8 +207,16 @@ std::string payload_to_raw(PayloadField field, int32_t data_type, const std::str
             const char* end = p + bytes.size();
             while (p < end) values.push_back(protozero::decode_varint(&p, end));
         } else {
+            const auto expected = fixed32 ? protozero::pbf_wire_type::fixed32
+                                  : fixed64 ? protozero::pbf_wire_type::fixed64
+                                            : protozero::pbf_wire_type::varint;
             protozero::pbf_reader reader(bytes);
             while (reader.next()) {
+                if (reader.wire_type() != expected) {
+                    throw FormatError(std::string("[payload] unpacked ") + payload_field_name(field) +
+                                          " holds a field of another wire type",
+                                      0);
+                }
                 if (fixed32) {
                     values.push_back(reader.get_fixed32());
                 } else if (fixed64) {
@@ -221,6 +230,11 @@ std::string payload_to_raw(PayloadField field, int32_t data_type, const std::str
         throw FormatError(std::string("[payload] malformed ") + payload_field_name(field) + ": " + e.what(), 0);
     }
     const uint32_t bits = dtype_bits(data_type);
+    if (bits == 6) {
+        throw FormatError("[payload] " + dtype_name(data_type) + " in " + payload_field_name(field) +
+                              " (one element per value) is not supported; store it as raw_data",
+                          0);
+    }
     // Varint fields hold one element each (sub-byte types: one packed byte each); float_data and
     // double_data hold one number each, two per element for the complex types.
     const uint32_t value_bytes = fixed32 ? 4 : fixed64 ? 8 : std::max<uint32_t>(1, bits / 8);

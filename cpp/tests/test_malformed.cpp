@@ -2,6 +2,10 @@
 // too deep) with a message saying what and where; it never crashes or throws anything else.
 #include <gtest/gtest.h>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <set>
 #include <typeinfo>
@@ -14,6 +18,13 @@ using namespace onnx_weightless;
 
 namespace {
 
+std::string type_name(const std::type_info& type) {
+    int status = 0;
+    const std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
+                                                      std::free);
+    return status == 0 && name ? name.get() : type.name();
+}
+
 /// The error scanning `bytes` throws, if it is an E; records a test failure otherwise.
 template <class E>
 std::optional<E> scan_error(const std::string& bytes, const ScanOptions& options = {}) {
@@ -23,10 +34,10 @@ std::optional<E> scan_error(const std::string& bytes, const ScanOptions& options
     } catch (const E& e) {
         return e;
     } catch (const std::exception& e) {
-        ADD_FAILURE() << "expected " << typeid(E).name() << ", got " << typeid(e).name() << ": " << e.what();
+        ADD_FAILURE() << "expected " << type_name(typeid(E)) << ", got " << type_name(typeid(e)) << ": " << e.what();
         return std::nullopt;
     }
-    ADD_FAILURE() << "expected " << typeid(E).name() << ", but the scan succeeded";
+    ADD_FAILURE() << "expected " << type_name(typeid(E)) << ", but the scan succeeded";
     return std::nullopt;
 }
 
@@ -124,7 +135,7 @@ TEST(MalformedTruncation, EveryPrefixScansOnlyAtTopLevelFieldBoundariesElseForma
             EXPECT_FALSE(complete) << "prefix of " << length << " bytes is a complete model: " << e.what();
             EXPECT_LE(e.offset(), length) << e.what();
         } catch (const std::exception& e) {
-            ADD_FAILURE() << "prefix of " << length << " bytes: " << typeid(e).name() << ": " << e.what();
+            ADD_FAILURE() << "prefix of " << length << " bytes: " << type_name(typeid(e)) << ": " << e.what();
         }
     }
 }
@@ -307,6 +318,19 @@ TEST(MalformedPayload, RawDataAndFloatDataTogetherIsFormatError) {
     EXPECT_TRUE(mentions(*e, "'both'")) << e->what();
     EXPECT_TRUE(mentions(*e, "raw_data")) << e->what();
     EXPECT_TRUE(mentions(*e, "float_data")) << e->what();
+}
+
+// Serializers write name (field 8) after float_data (4), int32_data (5) and int64_data (7): the
+// error must still say which tensor it is about.
+TEST(MalformedPayload, TwoNumericPayloadFieldsErrorNamesTheTensor) {
+    pb::Tensor t = float_tensor("two_fields", {1});
+    t.float_data = {1.0f};
+    t.int64_data = {1};
+    const auto e = scan_error<FormatError>(model_with_tensor(t));
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(mentions(*e, "float_data")) << e->what();
+    EXPECT_TRUE(mentions(*e, "int64_data")) << e->what();
+    EXPECT_TRUE(mentions(*e, "'two_fields'")) << e->what();
 }
 
 TEST(MalformedPayload, RawDataTwiceIsFormatError) {

@@ -411,6 +411,28 @@ TEST(ScanFunction, AttributeProtoDefaultIsAFunctionAttribute) {
     EXPECT_EQ(slice(bytes, t.payload), pb::filler(4));
 }
 
+TEST(ScanFunction, SubgraphTensorInsideAFunctionNamesItsFunction) {
+    pb::Graph then_g;
+    then_g.name = "fn_then";
+    then_g.initializers = {pb::raw_float_tensor("fn_sub_w", {1}, pb::filler(4))};
+    pb::Function fn;
+    fn.name = "G";
+    fn.domain = "local";
+    fn.nodes = {pb::node({{"c"}, {"o"}, "fn_if", "If", {pb::attr_graph("then_branch", pb::graph(then_g))}})};
+    pb::Model m;
+    m.graph = pb::graph({{}, "main", {}, {}, ""});
+    m.functions = {pb::function(fn)};
+    const TensorIndex index = scan_bytes(pb::model(m));
+
+    const TensorInfo t = find_tensor(index, "fn_sub_w");
+    EXPECT_EQ(t.function_name, "G");
+    EXPECT_EQ(t.graph_name, "fn_then");
+    EXPECT_EQ(t.depth, 1u);
+    EXPECT_EQ(t.node_name, "");
+    EXPECT_EQ(index.summary.max_depth, 1u);
+    EXPECT_EQ(index.summary.graph_count, 2u);
+}
+
 TEST(ScanTraining, InitializationGraphTensorsAreFound) {
     pb::Graph init;
     init.name = "init_g";

@@ -207,6 +207,25 @@ TEST(SkeletonStrip, ModelLocationIsRequired) {
     EXPECT_THROW(write_skeleton(source, index, policy), Error);
 }
 
+TEST(SkeletonStrip, StaleExternalDataAndDataLocationOfAnInlineTensorAreReplaced) {
+    pb::Tensor spec;
+    spec.name = "stale";
+    spec.dims = {512};
+    spec.raw_data = pb::filler(2048, 12);
+    spec.external_data = {{"location", "old.bin"}, {"offset", "7"}};
+    spec.data_location = 0;  // DEFAULT, written explicitly: the data is inline
+    const std::string bytes = pb::model_with_initializers({pb::tensor(spec)});
+    ASSERT_EQ(find_tensor(scan_bytes(bytes), "stale").storage, Storage::inline_data);
+
+    const std::string skeleton = skeleton_of(bytes).bytes;
+    EXPECT_FALSE(contains(skeleton, "old.bin"));
+    EXPECT_FALSE(contains(skeleton, pb::field_varint(14, 0)));
+    const TensorInfo t = find_tensor(scan_bytes(skeleton), "stale");
+    EXPECT_EQ(t.storage, Storage::external);
+    EXPECT_EQ(t.location(), kLocation);
+    EXPECT_EQ(t.external_length(), std::optional<uint64_t>(2048));
+}
+
 // ---- Payload fields other than raw_data ------------------------------------------------------
 
 TEST(SkeletonField, PackedFloatDataIsMarkedWithItsField) {
@@ -324,6 +343,17 @@ TEST(SkeletonCopy, NothingToStripGivesByteIdenticalOutput) {
 TEST(SkeletonCopy, BigTensorsUnderAHighThresholdGiveByteIdenticalOutput) {
     const std::string bytes = pb::model_with_initializers({big("a", 1), big("b", 2)});
     EXPECT_EQ(skeleton_of(bytes, 1 << 20).bytes, bytes);
+}
+
+TEST(SkeletonCopy, SkeletonOfASkeletonIsTheSameBytes) {
+    pb::Graph g;
+    g.name = "main";
+    g.nodes = {pb::node({{}, {"k"}, "const", "Constant", {pb::attr_tensor("value", big("ct", 2))}})};
+    g.initializers = {big("w", 1), pb::raw_float_tensor("small", {1}, pb::filler(4))};
+    const std::string once = skeleton_of(model_of_graph(g)).bytes;
+    const SkeletonResult twice = skeleton_of(once);
+    EXPECT_EQ(twice.stripped_tensors, 0u);
+    EXPECT_EQ(twice.bytes, once);
 }
 
 TEST(SkeletonCopy, UnknownFieldsAtEveryLevelAreCopiedByteForByte) {

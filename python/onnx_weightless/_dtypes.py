@@ -43,6 +43,8 @@ _WHY_NOT = {
     "STRING": "torch has no string tensors",
     "FLOAT4E2M1": "torch only has float4_e2m1fn_x2, which packs two values per element (a different shape)",
     "UNDEFINED": "the tensor declares no element type",
+    "FLOAT6E2M3": "torch has no 6-bit floating-point type",
+    "FLOAT6E3M2": "torch has no 6-bit floating-point type",
 }
 
 
