@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "onnx_weightless/errors.hpp"
 
@@ -19,15 +20,22 @@ void ByteSource::read_at(uint64_t offset, char* dst, size_t n) {
 }
 
 FileSource::FileSource(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         throw IoError("[open] cannot open '" + path + "': " + std::strerror(errno));
     }
+    adopt(fd);
+}
+
+FileSource::FileSource(int fd, std::string name) : path_(std::move(name)) { adopt(fd); }
+
+void FileSource::adopt(int fd) {
     struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd_);
-        throw IoError("[open] '" + path + "' is not a regular file");
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw IoError("[open] '" + path_ + "' is not a regular file");
     }
+    fd_ = fd;
     size_ = static_cast<uint64_t>(st.st_size);
 }
 

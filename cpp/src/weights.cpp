@@ -34,6 +34,12 @@ public:
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     int get() const { return fd_; }
+    /// Gives up ownership.
+    int release() {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
 
 private:
     int fd_;
@@ -130,32 +136,6 @@ Opened open_external(const std::string& model_dir, const std::string& location) 
     return opened;
 }
 
-/// A ByteSource over an already opened descriptor.
-class FdSource final : public ByteSource {
-public:
-    FdSource(int fd, uint64_t size, std::string name) : fd_(fd), size_(size), name_(std::move(name)) {}
-    uint64_t size() const override { return size_; }
-
-protected:
-    void do_read(uint64_t offset, char* dst, size_t n) override {
-        while (n > 0) {
-            const ssize_t got = ::pread(fd_, dst, n, static_cast<off_t>(offset));
-            if (got < 0 && errno == EINTR) continue;
-            if (got <= 0) {
-                throw IoError("[external data] reading '" + name_ + "' at offset " + std::to_string(offset) + " failed");
-            }
-            dst += got;
-            offset += static_cast<uint64_t>(got);
-            n -= static_cast<size_t>(got);
-        }
-    }
-
-private:
-    int fd_;
-    uint64_t size_;
-    std::string name_;
-};
-
 }  // namespace
 
 ExternalFileStatus probe_external(const std::string& model_dir, const std::string& location) {
@@ -177,7 +157,7 @@ std::string read_external(const std::string& model_dir, const std::string& locat
                                 std::to_string(status.size) + " bytes");
     }
     const uint64_t n = length.value_or(status.size - offset);
-    FdSource source(opened.fd->get(), status.size, location);
+    FileSource source(opened.fd->release(), location);
     std::string out(static_cast<size_t>(n), '\0');
     source.read_at(offset, out.data(), out.size());
     return out;

@@ -36,6 +36,9 @@ class FileSource final : public ByteSource {
 public:
     /// Throws IoError when the path cannot be opened or is not a regular file.
     explicit FileSource(const std::string& path);
+    /// Takes ownership of an open descriptor; `name` is used in messages.
+    /// Throws IoError when it is not a regular file.
+    FileSource(int fd, std::string name);
     ~FileSource() override;
     FileSource(const FileSource&) = delete;
     FileSource& operator=(const FileSource&) = delete;
@@ -47,6 +50,8 @@ protected:
     void do_read(uint64_t offset, char* dst, size_t n) override;
 
 private:
+    void adopt(int fd);
+
     std::string path_;
     int fd_ = -1;
     uint64_t size_ = 0;
