@@ -90,13 +90,4 @@ std::string ByteWindow::copy(uint64_t offset, size_t n) {
     return std::string(bytes(offset, n), n);
 }
 
-void ByteWindow::append_to(std::string& out, uint64_t offset, uint64_t n) {
-    while (n > 0) {
-        const size_t piece = static_cast<size_t>(std::min<uint64_t>(n, window_size_));
-        out.append(bytes(offset, piece), piece);
-        offset += piece;
-        n -= piece;
-    }
-}
-
 }  // namespace onnx_weightless

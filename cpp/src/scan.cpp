@@ -11,7 +11,6 @@
 #include "onnx_weightless/dtype.hpp"
 #include "onnx_weightless/errors.hpp"
 #include "onnx_weightless/onnx_fields.hpp"
-#include "onnx_weightless/skeleton.hpp"
 #include "onnx_weightless/wire.hpp"
 
 namespace onnx_weightless {

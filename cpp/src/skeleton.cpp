@@ -20,10 +20,14 @@ constexpr int32_t kStringDtype = 8;
 
 /// A length-delimited field whose contents change, with what changes inside it.
 struct SpliceNode {
+    /// A whole field of this message replaced by new bytes.
+    struct Replacement {
+        uint64_t end;
+        std::string bytes;
+    };
     FieldSpan span;
     std::map<uint64_t, std::unique_ptr<SpliceNode>> children;  // by tag offset
-    std::map<uint64_t, const std::string*> replacements;       // whole-field replacements, by tag offset
-    std::map<uint64_t, uint64_t> replacement_ends;
+    std::map<uint64_t, Replacement> replacements;              // by tag offset
 };
 
 /// Appends exactly [offset, offset + n) of the source: the writer copies structure bytes only,
@@ -53,8 +57,8 @@ void emit(ByteSource& source, const SpliceNode& node, uint64_t begin, uint64_t e
     };
     std::vector<Item> items;
     for (const auto& [offset, child] : node.children) items.push_back({offset, child->span.end, child.get(), nullptr});
-    for (const auto& [offset, bytes] : node.replacements) {
-        items.push_back({offset, node.replacement_ends.at(offset), nullptr, bytes});
+    for (const auto& [offset, replacement] : node.replacements) {
+        items.push_back({offset, replacement.end, nullptr, &replacement.bytes});
     }
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.begin < b.begin; });
 
@@ -117,18 +121,11 @@ SkeletonResult write_skeleton(ByteSource& source, const TensorIndex& index, cons
         throw Error("[write_skeleton] SkeletonPolicy.model_location must name the model file");
     }
     SkeletonResult result;
-    std::vector<std::string> replacements;
-    std::vector<const TensorInfo*> stripped;
-    for (const TensorInfo& tensor : index.tensors) {
-        if (strips(tensor, policy)) stripped.push_back(&tensor);
-    }
-    replacements.reserve(stripped.size());  // SpliceNode keeps pointers into this vector
-
     SpliceNode root;
-    for (const TensorInfo* tensor : stripped) {
-        replacements.push_back(stripped_tensor_field(source, *tensor, policy));
+    for (const TensorInfo& tensor : index.tensors) {
+        if (!strips(tensor, policy)) continue;
         SpliceNode* node = &root;
-        for (const FieldSpan& ancestor : tensor->ancestors) {
+        for (const FieldSpan& ancestor : tensor.ancestors) {
             auto& child = node->children[ancestor.tag_offset];
             if (!child) {
                 child = std::make_unique<SpliceNode>();
@@ -136,10 +133,10 @@ SkeletonResult write_skeleton(ByteSource& source, const TensorIndex& index, cons
             }
             node = child.get();
         }
-        node->replacements[tensor->field.tag_offset] = &replacements.back();
-        node->replacement_ends[tensor->field.tag_offset] = tensor->field.end;
+        node->replacements[tensor.field.tag_offset] = {tensor.field.end,
+                                                        stripped_tensor_field(source, tensor, policy)};
         ++result.stripped_tensors;
-        result.stripped_bytes += tensor->payload.size();
+        result.stripped_bytes += tensor.payload.size();
     }
     result.bytes.reserve(static_cast<size_t>(source.size() - result.stripped_bytes));
     emit(source, root, 0, source.size(), result.bytes);

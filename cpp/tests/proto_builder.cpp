@@ -38,6 +38,12 @@ std::string varint(uint64_t value) {
     return out;
 }
 
+std::string packed_varints(const std::vector<int64_t>& values) {
+    std::string out;
+    for (const int64_t v : values) out += varint(static_cast<uint64_t>(v));
+    return out;
+}
+
 std::string tag(uint32_t number, uint32_t wire_type) { return varint((uint64_t{number} << 3) | wire_type); }
 
 std::string field_varint(uint32_t number, uint64_t value) { return tag(number, 0) + varint(value); }

@@ -25,6 +25,8 @@ constexpr int32_t kExternal = 1;  // TensorProto.DataLocation.EXTERNAL
 
 // ---- Raw wire pieces ------------------------------------------------------------------------
 std::string varint(uint64_t value);
+/// The body of a packed repeated int64 field: the values' varints back to back.
+std::string packed_varints(const std::vector<int64_t>& values);
 std::string tag(uint32_t number, uint32_t wire_type);
 std::string field_varint(uint32_t number, uint64_t value);
 std::string field_bytes(uint32_t number, const std::string& bytes);

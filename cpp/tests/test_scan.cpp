@@ -27,12 +27,6 @@ std::string model_of_graph(const pb::Graph& g) {
     return pb::model(m);
 }
 
-std::string packed_varints(const std::vector<int64_t>& values) {
-    std::string out;
-    for (const int64_t v : values) out += pb::varint(static_cast<uint64_t>(v));
-    return out;
-}
-
 }  // namespace
 
 // ---- Graph initializers ---------------------------------------------------------------------
@@ -110,7 +104,7 @@ TEST(ScanInitializer, PackedInt64DataPayloadIsTheVarintBytes) {
     EXPECT_TRUE(t.packed);
     EXPECT_EQ(t.element_count, 4u);
     EXPECT_EQ(t.byte_size, std::optional<uint64_t>(32));
-    EXPECT_EQ(slice(bytes, t.payload), packed_varints(spec.int64_data));
+    EXPECT_EQ(slice(bytes, t.payload), pb::packed_varints(spec.int64_data));
 }
 
 TEST(ScanInitializer, UnpackedFloatDataPayloadSpansTheWholeFieldsTagsIncluded) {

@@ -183,37 +183,31 @@ std::string le(uint64_t value, int bytes) {
     return out;
 }
 
-std::string varints(const std::vector<int64_t>& values) {
-    std::string out;
-    for (const int64_t v : values) out += pb::varint(static_cast<uint64_t>(v));
-    return out;
-}
-
 }  // namespace
 
 TEST(PayloadToRaw, PackedInt64VarintsBecomeEightByteLittleEndian) {
-    const std::string raw = payload_to_raw(PayloadField::int64_data, pb::INT64, varints({1, 300, -1}), true, 3);
+    const std::string raw = payload_to_raw(PayloadField::int64_data, pb::INT64, pb::packed_varints({1, 300, -1}), true, 3);
     EXPECT_EQ(raw, le(1, 8) + le(300, 8) + le(UINT64_MAX, 8));
 }
 
 TEST(PayloadToRaw, Int32DataForFloat16GivesTwoBytesPerValue) {
-    const std::string raw = payload_to_raw(PayloadField::int32_data, pb::FLOAT16, varints({0x3c00, 0xc000, 0}), true, 3);
+    const std::string raw = payload_to_raw(PayloadField::int32_data, pb::FLOAT16, pb::packed_varints({0x3c00, 0xc000, 0}), true, 3);
     EXPECT_EQ(raw, std::string("\x00\x3c\x00\xc0\x00\x00", 6));
 }
 
 TEST(PayloadToRaw, Int32DataForInt8NarrowsNegativeValues) {
-    const std::string raw = payload_to_raw(PayloadField::int32_data, pb::INT8, varints({-1, 127, -128}), true, 3);
+    const std::string raw = payload_to_raw(PayloadField::int32_data, pb::INT8, pb::packed_varints({-1, 127, -128}), true, 3);
     EXPECT_EQ(raw, std::string("\xff\x7f\x80", 3));
 }
 
 TEST(PayloadToRaw, Int32DataForInt4HoldsOnePackedByteEach) {
     // INT4 = 22: three elements take two bytes; each int32_data value is one byte of pairs.
-    const std::string raw = payload_to_raw(PayloadField::int32_data, 22, varints({0x21, 0x03}), true, 3);
+    const std::string raw = payload_to_raw(PayloadField::int32_data, 22, pb::packed_varints({0x21, 0x03}), true, 3);
     EXPECT_EQ(raw, std::string("\x21\x03", 2));
 }
 
 TEST(PayloadToRaw, Uint64DataForUint32GivesFourBytesPerValue) {
-    const std::string raw = payload_to_raw(PayloadField::uint64_data, 12, varints({1, 0xffffffff}), true, 2);
+    const std::string raw = payload_to_raw(PayloadField::uint64_data, 12, pb::packed_varints({1, 0xffffffff}), true, 2);
     EXPECT_EQ(raw, le(1, 4) + le(0xffffffff, 4));
 }
 
@@ -247,14 +241,14 @@ TEST(PayloadToRaw, ComplexFloatDataHoldsTwoNumbersPerElement) {
 }
 
 TEST(PayloadToRaw, CountMismatchIsFormatError) {
-    EXPECT_THROW(payload_to_raw(PayloadField::int64_data, pb::INT64, varints({1, 2}), true, 3), FormatError);
-    EXPECT_THROW(payload_to_raw(PayloadField::int32_data, pb::FLOAT16, varints({1, 2, 3, 4}), true, 3), FormatError);
+    EXPECT_THROW(payload_to_raw(PayloadField::int64_data, pb::INT64, pb::packed_varints({1, 2}), true, 3), FormatError);
+    EXPECT_THROW(payload_to_raw(PayloadField::int32_data, pb::FLOAT16, pb::packed_varints({1, 2, 3, 4}), true, 3), FormatError);
     EXPECT_THROW(payload_to_raw(PayloadField::raw_data, pb::FLOAT, pb::filler(8), true, 3), FormatError);
     EXPECT_THROW(payload_to_raw(PayloadField::float_data, pb::FLOAT, pb::filler(8), true, 3), FormatError);
     const std::string one_field = pb::tag(4, 5) + pb::filler(4);
     EXPECT_THROW(payload_to_raw(PayloadField::float_data, pb::FLOAT, one_field, false, 2), FormatError);
     try {
-        payload_to_raw(PayloadField::int64_data, pb::INT64, varints({1, 2}), true, 3);
+        payload_to_raw(PayloadField::int64_data, pb::INT64, pb::packed_varints({1, 2}), true, 3);
     } catch (const FormatError& e) {
         EXPECT_NE(std::string(e.what()).find("int64_data"), std::string::npos) << e.what();
     }

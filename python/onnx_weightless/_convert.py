@@ -36,14 +36,11 @@ def convert(
     The result runs on meta inputs through :func:`meta_forward`.
     """
     directory = os.path.abspath(os.fspath(base_dir)) if base_dir is not None else None
-    with session(size_threshold, directory) as state:
-        source = model if isinstance(model, ModelProto) else os.fspath(model)
-        try:
-            return onnx2torch.converter.convert(
-                source, save_input_names=save_input_names, attach_onnx_mapping=attach_onnx_mapping
-            )
-        finally:
-            state.conversion = None
+    source = model if isinstance(model, ModelProto) else os.fspath(model)
+    with session(size_threshold, directory):
+        return onnx2torch.converter.convert(
+            source, save_input_names=save_input_names, attach_onnx_mapping=attach_onnx_mapping
+        )
 
 
 @contextmanager

@@ -39,13 +39,13 @@ class _MetaInterpreter(fx.Interpreter):
             (source,) = args
             stand_in = torch.empty((), dtype=source.dtype).expand(source.shape)
             return module(stand_in)
-        state = dict(module.named_parameters()) | dict(module.named_buffers())
-        flat, _ = tree_flatten((args, kwargs))
-        if not _mixes_devices(flat + list(state.values())):
-            return module(*args, **kwargs)
         try:
             return module(*args, **kwargs)
         except (RuntimeError, NotImplementedError, TypeError):
+            state = dict(module.named_parameters()) | dict(module.named_buffers())
+            flat, _ = tree_flatten((args, kwargs))
+            if not _mixes_devices(flat + list(state.values())):
+                raise
             meta_state = {name: _to_meta(value) for name, value in state.items()}
             meta_args, meta_kwargs = tree_map(_to_meta, (args, kwargs))
             return functional_call(module, meta_state, meta_args, meta_kwargs, strict=False)

@@ -31,12 +31,14 @@ def external_entries(proto: TensorProto) -> dict[str, str]:
     return {entry.key: entry.value for entry in proto.external_data}
 
 
-def _element_bytes(proto: TensorProto) -> int | None:
+_UNKNOWN_FOLDER = "the model's folder is unknown (pass a path, or base_dir=)"
+
+
+def _element_count(proto: TensorProto) -> int:
     count = 1
     for dim in proto.dims:
         count *= dim
-    itemsize = torch_dtype(proto.data_type, tensor_name=proto.name).itemsize
-    return count * itemsize
+    return count
 
 
 @dataclass
@@ -59,21 +61,16 @@ class TensorResolver:
         dtype = torch_dtype(proto.data_type, tensor_name=proto.name)
         return torch.empty(tuple(proto.dims), dtype=dtype, device="meta")
 
-    def is_external(self, proto: TensorProto) -> bool:
+    @staticmethod
+    def is_external(proto: TensorProto) -> bool:
         return proto.data_location == TensorProto.EXTERNAL
-
-    def size(self, proto: TensorProto) -> int:
-        """Raw byte size (dims x dtype)."""
-        if proto.data_type in _SUB_BYTE:
-            return 0
-        return _element_bytes(proto)
 
     def tensor(self, proto: TensorProto, *, need_values: bool = False) -> torch.Tensor:
         """Real if small and at hand (or if ``need_values``), meta otherwise."""
         dtype = torch_dtype(proto.data_type, tensor_name=proto.name)
-        if proto.data_type in _SUB_BYTE and not need_values:
-            return self.meta(proto)
-        if not need_values and self.size(proto) > self.size_threshold:
+        if proto.data_type in _SUB_BYTE:
+            return self.meta(proto)  # never read as values: shapes, axes and pads are integers
+        if not need_values and _element_count(proto) * dtype.itemsize > self.size_threshold:
             return self.meta(proto)
         found = self.raw_bytes(proto)
         if found.raw is None:
@@ -92,10 +89,9 @@ class TensorResolver:
         """Whether the tensor's bytes can be had, without reading them."""
         if not self.is_external(proto):
             return True, ""
-        entries = external_entries(proto)
         if self.base_dir is None:
-            return False, "the model's folder is unknown (pass a path, or base_dir=)"
-        state, _size, reason = _core.probe_external(self.base_dir, entries.get("location", ""))
+            return False, _UNKNOWN_FOLDER
+        state, _size, reason = _core.probe_external(self.base_dir, external_entries(proto).get("location", ""))
         return state == "present", reason
 
     def raw_bytes(self, proto: TensorProto) -> _Bytes:
@@ -105,7 +101,7 @@ class TensorResolver:
             return _Bytes(np.ascontiguousarray(numpy_helper.to_array(proto)).tobytes())
         entries = external_entries(proto)
         if self.base_dir is None:
-            return _Bytes(None, "the model's folder is unknown (pass a path, or base_dir=)")
+            return _Bytes(None, _UNKNOWN_FOLDER)
         location = entries.get("location", "")
         length = int(entries["length"]) if "length" in entries else None
         try:
@@ -114,9 +110,8 @@ class TensorResolver:
             return _Bytes(None, str(error))
         field = entries.get(_core.PAYLOAD_FIELD_KEY)
         if field is not None:
-            count = int(np.prod(proto.dims, dtype=np.int64)) if proto.dims else 1
             packed = entries.get(_core.PACKED_KEY, "1") != "0"
-            data = _core.payload_to_raw(field, proto.data_type, data, packed, count)
+            data = _core.payload_to_raw(field, proto.data_type, data, packed, _element_count(proto))
         return _Bytes(data)
 
     def missing_message(self, proto: TensorProto, reason: str) -> str:

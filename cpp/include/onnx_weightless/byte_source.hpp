@@ -85,8 +85,6 @@ public:
     const char* bytes(uint64_t offset, size_t n);
     /// Copies [offset, offset + n) into a string.
     std::string copy(uint64_t offset, size_t n);
-    /// Appends [offset, offset + n) to out, in window-sized pieces for large ranges.
-    void append_to(std::string& out, uint64_t offset, uint64_t n);
 
     ByteSource& source() noexcept { return source_; }
 

@@ -13,12 +13,6 @@
 
 namespace onnx_weightless {
 
-/// external_data key naming the TensorProto field a stripped inline payload was in, when that
-/// field is not raw_data (the bytes then need decoding: packed varints, for example).
-inline constexpr const char* kPayloadFieldKey = "onnx_weightless.field";
-/// external_data key present (value "0") when the stripped payload was written unpacked.
-inline constexpr const char* kPackedKey = "onnx_weightless.packed";
-
 struct SkeletonPolicy {
     /// Inline payloads of more than this many bytes are stripped; ONNX's own default threshold for
     /// moving tensors to external data is 1024.

@@ -44,6 +44,12 @@ enum class TensorRole : uint8_t {
 
 const char* tensor_role_name(TensorRole role);
 
+/// external_data key the skeleton writer adds to name the TensorProto field a stripped inline
+/// payload was in, when that field is not raw_data (the bytes then need decoding: packed varints).
+inline constexpr const char* kPayloadFieldKey = "onnx_weightless.field";
+/// external_data key present (value "0") when the stripped payload was written unpacked.
+inline constexpr const char* kPackedKey = "onnx_weightless.packed";
+
 /// A field of some message, located in the file: the tag starts at tag_offset, the value
 /// occupies [value_offset, end).
 struct FieldSpan {
