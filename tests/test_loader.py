@@ -91,7 +91,7 @@ def test_nested_contexts_restore_only_at_the_outermost_exit(missing_weights):
 def test_plain_onnx2torch_outside_the_context_still_needs_weights(missing_weights):
     with ow.weightless_onnx_loader():
         pass
-    with pytest.raises(Exception):
+    with pytest.raises(onnx.checker.ValidationError, match="model.onnx.data"):
         onnx2torch.convert(onnx.load(str(missing_weights)))
 
 
