@@ -1,8 +1,11 @@
-"""Weightless conversion gives exactly the structure onnx2torch builds with the weights present.
+"""Weightless conversion gives exactly the structure of the conversion with the weights present.
 
 For each fixture (torchvision CNNs, transformers decoders) and each layout (external data file
-deleted; weights embedded in the .onnx): same parameter and buffer names, shapes and dtypes, same
-FX nodes, and a meta forward whose outputs have the real forward's shapes and dtypes.
+deleted; weights embedded in the .onnx): the same parameter and buffer names, shapes and dtypes
+and the same FX nodes as ``convert(with_weights=True)``, and a meta forward whose outputs have the
+real forward's shapes and dtypes. The with-weights conversion is checked against plain onnx2torch:
+same parameters and modules, same outputs; its buffers are onnx2torch's without the copy onnx2torch
+makes per use of a shared initializer.
 """
 
 from __future__ import annotations
@@ -32,19 +35,42 @@ def _signature(gm: torch.fx.GraphModule):
     return params, buffers, nodes, modules
 
 
+def _flat(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
 def _outputs(result):
-    flat = result if isinstance(result, (tuple, list)) else (result,)
-    return [(tuple(t.shape), t.dtype) for t in flat]
+    return [(tuple(t.shape), t.dtype) for t in _flat(result)]
 
 
 @functools.lru_cache(maxsize=None)
 def _reference(name: str, layout: str):
-    """The fixture, onnx2torch's conversion of it with weights, and that module's real output."""
+    """The fixture, its conversion with weights, and that module's real output."""
     fixture = build(name, layout)
-    reference = onnx2torch.convert(onnx.load(str(fixture.path)))
+    reference = ow.convert(fixture.path, with_weights=True)
     with torch.no_grad():
         real_out = reference(*fixture.example_inputs)
     return fixture, reference, real_out
+
+
+def test_with_weights_matches_plain_onnx2torch(case):
+    fixture, reference, real_out = case
+    plain = onnx2torch.convert(onnx.load(str(fixture.path)))
+    with torch.no_grad():
+        plain_out = plain(*fixture.example_inputs)
+    for ours, theirs in zip(_flat(real_out), _flat(plain_out), strict=True):
+        assert torch.equal(ours, theirs)
+    params, buffers, _, modules = _signature(reference)
+    plain_params, plain_buffers, _, plain_modules = _signature(plain)
+    assert params == plain_params
+    assert modules == plain_modules
+    # onnx2torch registers one buffer per use of an initializer, numbered in order of use; ours
+    # one per initializer. Without sharing the two lists are equal; with it, ours is shorter.
+    shared = len(plain_buffers) - len(buffers)
+    assert shared >= 0
+    if shared == 0:
+        assert buffers == plain_buffers
+    assert {(shape, dtype) for _, shape, dtype in buffers} == {(shape, dtype) for _, shape, dtype in plain_buffers}
 
 
 @pytest.fixture(params=[(m, l) for m in MODELS for l in LAYOUTS], ids=lambda p: f"{p[0]}-{p[1]}")
@@ -69,7 +95,7 @@ def _meta_inputs(fixture):
     return [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in fixture.example_inputs]
 
 
-def test_same_structure_as_onnx2torch_with_weights(case, tmp_path):
+def test_same_structure_as_with_weights(case, tmp_path):
     fixture, reference, real_out = case
     path = _weightless_copy(fixture, tmp_path / "weightless")
     gm = ow.convert(path)
@@ -81,12 +107,12 @@ def test_same_structure_as_onnx2torch_with_weights(case, tmp_path):
     assert _outputs(ow.meta_forward(gm, *_meta_inputs(fixture))) == _outputs(real_out)
 
 
-def test_seed_loader_gives_the_same_structure(case, tmp_path):
-    fixture, reference, _ = case
+def test_seed_loader_gives_plain_onnx2torch_structure(case, tmp_path):
+    fixture, _, _ = case
     path = _weightless_copy(fixture, tmp_path / "weightless")
     with ow.weightless_onnx_loader():
         gm = onnx2torch.convert(onnx.load(str(path)))
-    assert _signature(gm) == _signature(reference)
+    assert _signature(gm) == _signature(onnx2torch.convert(onnx.load(str(fixture.path))))
 
 
 def test_embedded_payloads_are_never_read(embedded_case, tmp_path):

@@ -18,9 +18,22 @@ from typing import Any
 import onnx
 import onnx2torch
 import onnx2torch.converter
+import onnx2torch.onnx_graph
 import onnx2torch.onnx_tensor
+import onnx2torch.utils.common
+from onnx2torch.node_converters import registry as _onnx2torch_registry
 
-__all__ = ["AdapterError", "patched", "original"]
+__all__ = [
+    "AdapterError",
+    "patched",
+    "original",
+    "check",
+    "onnx2torch_converter",
+    "OnnxGraph",
+    "OnnxMapping",
+    "OperationConverterResult",
+    "ValueType",
+]
 
 
 class AdapterError(RuntimeError):
@@ -37,7 +50,26 @@ _PATCH_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (onnx, "load_model", ("f",)),
 )
 
+# Used as they are (not patched): (owner, attribute, parameter or member names relied on).
+_USED_POINTS: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+    (_onnx2torch_registry, "get_converter", ("operation_type", "version", "domain")),
+    (
+        onnx2torch.onnx_graph,
+        "OnnxGraph",
+        ("nodes", "initializers", "value_info", "value_type", "value_as_node_output", "input_values", "output_values"),
+    ),
+    (onnx2torch.onnx_graph, "ValueType", ("GRAPH_INPUT", "NODE_OUTPUT", "GRAPH_INITIALIZER", "EMPTY")),
+    (onnx2torch.utils.common, "OperationConverterResult", ("torch_module", "onnx_mapping")),
+    (onnx2torch.utils.common, "OnnxMapping", ("inputs", "outputs")),
+)
+
+OnnxGraph = onnx2torch.onnx_graph.OnnxGraph
+ValueType = onnx2torch.onnx_graph.ValueType
+OperationConverterResult = onnx2torch.utils.common.OperationConverterResult
+OnnxMapping = onnx2torch.utils.common.OnnxMapping
+
 _lock = threading.RLock()
+_checked = False
 _users = 0
 _originals: dict[tuple[int, str], Callable[..., Any]] = {}
 
@@ -49,7 +81,45 @@ def _installed_version(distribution: str) -> str:
         return "unknown"
 
 
-def _check_points() -> None:
+def _unsupported(message: str) -> AdapterError:
+    return AdapterError(
+        f"{message} (onnx {onnx.__version__}, onnx2torch {_installed_version('onnx2torch')}); "
+        "onnx-weightless supports onnx2torch 1.5.x: install onnx2torch==1.5.15"
+    )
+
+
+def _check_used_points() -> None:
+    for owner, attribute, members in _USED_POINTS:
+        target = getattr(owner, attribute, None)
+        if target is None:
+            raise _unsupported(f"{owner.__name__}.{attribute} is missing")
+        if inspect.isclass(target):
+            missing = [m for m in members if not hasattr(target, m) and m not in getattr(target, "_fields", ())]
+            if missing:
+                raise _unsupported(f"{owner.__name__}.{attribute} lacks {missing}")
+        elif not set(members) <= set(inspect.signature(target).parameters):
+            raise _unsupported(f"{owner.__name__}.{attribute} no longer takes {members}")
+
+
+def check() -> None:
+    """Fails with AdapterError if the installed onnx2torch lacks anything this package relies on."""
+    global _checked
+    with _lock:
+        if not _checked:
+            _check_patch_points()
+            _check_used_points()
+            _checked = True
+
+
+def onnx2torch_converter(domain: str, op_type: str, opset: int) -> Callable[..., Any] | None:
+    """onnx2torch's own converter for ``op_type`` at the model's ``opset``, or None."""
+    try:
+        return _onnx2torch_registry.get_converter(operation_type=op_type, version=opset, domain=domain)
+    except NotImplementedError:
+        return None
+
+
+def _check_patch_points() -> None:
     version = _installed_version("onnx2torch")
     for owner, attribute, parameters in _PATCH_POINTS:
         target = getattr(owner, attribute, None)
@@ -84,7 +154,7 @@ def patched(replacements: dict[tuple[Any, str], Callable[..., Any]]) -> Iterator
     global _users
     with _lock:
         if _users == 0:
-            _check_points()
+            check()
             for (owner, attribute), replacement in replacements.items():
                 _originals[(id(owner), attribute)] = getattr(owner, attribute)
                 setattr(owner, attribute, replacement)

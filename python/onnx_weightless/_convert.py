@@ -6,10 +6,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import onnx2torch.converter
 from onnx import ModelProto
 from torch import fx
 
+from ._builder import build_graph_module
 from ._session import Session, session
 from ._skeleton import DEFAULT_SIZE_THRESHOLD
 
@@ -19,12 +19,14 @@ __all__ = ["convert", "weightless_onnx_loader"]
 def convert(
     model: str | os.PathLike | ModelProto,
     *,
+    strict: bool = False,
     size_threshold: int = DEFAULT_SIZE_THRESHOLD,
     base_dir: str | os.PathLike | None = None,
+    with_weights: bool = False,
     save_input_names: bool = False,
     attach_onnx_mapping: bool = False,
 ) -> fx.GraphModule:
-    """Converts an ONNX model to a ``torch.fx.GraphModule`` through onnx2torch, without its weights.
+    """Converts an ONNX model to a ``torch.fx.GraphModule`` without its weights.
 
     ``model`` is a path (read as a skeleton: payloads are never read) or a ModelProto (from
     :func:`load` or anywhere else). Weights and tensors over ``size_threshold`` bytes become
@@ -33,13 +35,25 @@ def convert(
     ``base_dir`` is the folder external data resolves against when ``model`` is a ModelProto.
     No parameter-sized memory is allocated and nothing is written anywhere.
 
+    Nodes convert with onnx2torch's converters and this package's (newer op versions, ops
+    onnx2torch lacks, common com.microsoft ops). A node no converter handles becomes an
+    :class:`OpaqueOp` carrying its description and inferred output shapes, unless ``strict``,
+    which raises UnsupportedOperatorError listing every such operator before converting anything.
+
+    ``with_weights=True`` reads every tensor instead (MissingWeightsError if one is absent): the
+    same module with real weights, the reference the weightless conversion is tested against.
+
     The result runs on meta inputs through :func:`meta_forward`.
     """
     directory = os.path.abspath(os.fspath(base_dir)) if base_dir is not None else None
-    source = model if isinstance(model, ModelProto) else os.fspath(model)
-    with session(size_threshold, directory):
-        return onnx2torch.converter.convert(
-            source, save_input_names=save_input_names, attach_onnx_mapping=attach_onnx_mapping
+    with session(size_threshold, directory, with_weights) as state:
+        onnx_model = state.begin_conversion(model if isinstance(model, ModelProto) else os.fspath(model))
+        return build_graph_module(
+            onnx_model,
+            state.conversion,
+            strict=strict,
+            save_input_names=save_input_names,
+            attach_onnx_mapping=attach_onnx_mapping,
         )
 
 

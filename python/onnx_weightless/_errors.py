@@ -13,6 +13,7 @@ __all__ = [
     "ExternalDataError",
     "MissingWeightsError",
     "UnsupportedDtypeError",
+    "UnsupportedOperatorError",
 ]
 
 
@@ -22,3 +23,13 @@ class MissingWeightsError(WeightlessError):
 
 class UnsupportedDtypeError(WeightlessError, TypeError):
     """An ONNX element type that torch cannot represent element by element."""
+
+
+class UnsupportedOperatorError(WeightlessError, NotImplementedError):
+    """Operators without a converter: listed up front by ``convert(strict=True)``, or raised by an
+    opaque module asked for values rather than shapes."""
+
+    def __init__(self, message: str, operators: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        #: "domain::OpType-version" of each unsupported operator (strict conversion only).
+        self.operators = operators

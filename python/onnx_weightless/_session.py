@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+from functools import partial
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -20,6 +21,7 @@ import torch
 from onnx import ModelProto, TensorProto
 
 from . import _adapter
+from ._builder import opaque_converter, opset_map, resolve_converter
 from ._errors import MissingWeightsError
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
@@ -36,25 +38,46 @@ _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("onnx_
 
 @dataclass
 class Conversion:
-    """The model one onnx2torch.convert call is converting."""
+    """The model one conversion is converting, and the mode its converters run in."""
 
     resolver: TensorResolver
     value_initializers: frozenset[str]
     value_constant_outputs: frozenset[str]
+    #: Read every tensor (the reference conversion with weights) instead of following the policy.
+    with_weights: bool = False
     force_meta: bool = False
     need_values: bool = False
 
     def tensor(self, proto: TensorProto) -> torch.Tensor:
+        if self.with_weights:
+            return self.resolver.tensor(proto, need_values=True)
         if self.force_meta:
             return self.resolver.meta(proto)
         need = self.need_values or proto.name in self.value_initializers
         return self.resolver.tensor(proto, need_values=need)
+
+    def run(self, converter: Any, node: Any, graph: Any) -> Any:
+        """Runs one converter on ``node``: layer converters build their modules on the meta device
+        with meta weights; a Constant whose output is read as values gets real values."""
+        layer = node.operation_type in _LAYER_OPS and node.domain in ("", "ai.onnx") and not self.with_weights
+        self.force_meta = layer
+        self.need_values = node.operation_type == "Constant" and any(
+            output in self.value_constant_outputs for output in node.output_values
+        )
+        try:
+            if layer:
+                with torch.device("meta"):
+                    return converter(node, graph)
+            return converter(node, graph)
+        finally:
+            self.force_meta = self.need_values = False
 
 
 @dataclass
 class Session:
     size_threshold: int
     base_dir: str | None = None
+    with_weights: bool = False
     # Models this session's onnx.load returned, by id (ModelProto has no weakrefs); held until
     # the session closes so ids stay unique.
     loaded: dict[int, Skeleton] = field(default_factory=dict)
@@ -74,14 +97,14 @@ class Session:
             model = self.load(model_or_path)
             base_dir = self.loaded[id(model)].base_dir
         resolver = TensorResolver(base_dir, self.size_threshold)
-        self.conversion = _plan(model, resolver)
+        self.conversion = _plan(model, resolver, self.with_weights)
         return model
 
 
-def _plan(model: ModelProto, resolver: TensorResolver) -> Conversion:
+def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Conversion:
     """Finds tensors read as values and fails early, naming tensor, op and file, if one is unreadable."""
     graph = model.graph
-    uses = value_uses(graph)
+    uses = value_uses(graph, opset_map(model))
     initializers = {init.name: init for init in graph.initializer}
     constants: dict[str, TensorProto] = {}
     for node in graph.node:
@@ -108,7 +131,7 @@ def _plan(model: ModelProto, resolver: TensorResolver) -> Conversion:
                 f"tensor {name!r} is read as values by {readers}, but its data is in {location!r}, "
                 f"which cannot be read: {reason}. Provide that file next to the model."
             )
-    return Conversion(resolver, frozenset(value_initializers), frozenset(value_constants))
+    return Conversion(resolver, frozenset(value_initializers), frozenset(value_constants), with_weights)
 
 
 def current() -> Session | None:
@@ -142,29 +165,16 @@ def _safe_shape_inference(onnx_model_or_path: Any, **kwargs: Any) -> ModelProto:
 
 
 def _get_converter(domain: str, operation_type: str, version: int) -> Any:
-    converter = _adapter.original(onnx2torch.converter, "get_converter")(
-        domain=domain, operation_type=operation_type, version=version
-    )
     active = _current.get()
     if active is None or active.conversion is None:
-        return converter
-    conversion = active.conversion
-
-    def convert_node(node: Any, graph: Any) -> Any:
-        layer = operation_type in _LAYER_OPS and domain in ("", "ai.onnx")
-        needs_values = operation_type == "Constant" and any(
-            output in conversion.value_constant_outputs for output in node.output_values
+        return _adapter.original(onnx2torch.converter, "get_converter")(
+            domain=domain, operation_type=operation_type, version=version
         )
-        conversion.force_meta, conversion.need_values = layer, needs_values
-        try:
-            if layer:
-                with torch.device("meta"):
-                    return converter(node, graph)
-            return converter(node, graph)
-        finally:
-            conversion.force_meta = conversion.need_values = False
-
-    return convert_node
+    conversion = active.conversion
+    converter = resolve_converter(domain, operation_type, version)
+    if converter is None:
+        converter = partial(opaque_converter, version, conversion.tensor)
+    return partial(conversion.run, converter)
 
 
 def _onnx_load(f: Any, format: Any = None, load_external_data: bool = True) -> ModelProto:  # noqa: A002
@@ -190,9 +200,9 @@ assert set(_REPLACEMENTS) == set(_adapter.patch_targets())
 
 
 @contextmanager
-def session(size_threshold: int, base_dir: str | None = None) -> Iterator[Session]:
+def session(size_threshold: int, base_dir: str | None = None, with_weights: bool = False) -> Iterator[Session]:
     """Opens a session in the calling context, with the adapter's patches installed."""
-    state = Session(size_threshold, base_dir)
+    state = Session(size_threshold, base_dir, with_weights)
     with _adapter.patched(_REPLACEMENTS):
         token = _current.set(state)
         try:

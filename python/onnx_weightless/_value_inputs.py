@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from onnx import GraphProto
 
-__all__ = ["VALUE_INPUTS", "ValueUse", "value_uses"]
+from ._converters import lookup
+from ._converters.registry import normalize_domain
+
+__all__ = ["VALUE_INPUTS", "ValueUse", "value_positions", "value_uses"]
 
 # op_type -> positions of inputs read as values (ONNX operator specs, all versions).
 VALUE_INPUTS: dict[str, tuple[int, ...]] = {
@@ -58,11 +61,20 @@ class ValueUse:
         return f"{self.op_type} node{name} (input {self.input_index})"
 
 
-def value_uses(graph: GraphProto) -> dict[str, list[ValueUse]]:
-    """Value name -> the nodes of ``graph`` reading it as values."""
+def value_positions(domain: str, op_type: str, opset: int) -> tuple[int, ...]:
+    """Input positions ``op_type`` reads as values: onnx's specs, plus what our converter declares."""
+    positions = VALUE_INPUTS.get(op_type, ()) if normalize_domain(domain) == "" else ()
+    registration = lookup(domain, op_type, opset)
+    if registration is not None and registration.value_inputs:
+        positions = tuple(sorted(set(positions) | set(registration.value_inputs)))
+    return positions
+
+
+def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[ValueUse]]:
+    """Value name -> the nodes of ``graph`` reading it as values (``opsets``: domain -> version)."""
     uses: dict[str, list[ValueUse]] = {}
     for node in graph.node:
-        positions = VALUE_INPUTS.get(node.op_type, ()) if node.domain in ("", "ai.onnx") else ()
+        positions = value_positions(node.domain, node.op_type, opsets.get(normalize_domain(node.domain), 1))
         for index in positions:
             if index < len(node.input) and node.input[index]:
                 uses.setdefault(node.input[index], []).append(ValueUse(node.op_type, node.name, index))

@@ -1,0 +1,195 @@
+"""Builds the torch.fx GraphModule of an ONNX graph, node by node, with onnx2torch's converters,
+ours, and opaque modules for operators neither has.
+
+The graph is laid out as onnx2torch lays it out (one submodule per node, named after it;
+initializers as buffers ``initializers.onnx_initializer_<k>`` numbered in order of first use), with
+two differences: an initializer used by several nodes is one buffer, not a copy per use, and the
+outputs are the graph's output values in order (a tuple when there are several).
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import partial
+from operator import getitem
+from typing import Any
+
+import onnx
+from onnx import ModelProto
+from torch import fx, nn
+
+from . import _adapter
+from ._converters import lookup
+from ._converters.registry import normalize_domain
+from ._errors import UnsupportedOperatorError
+from ._opaque import OpaqueOp, attribute_values, output_specs
+
+__all__ = ["build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
+
+
+class _Initializers(nn.Module):
+    """Holds the graph's initializers as buffers."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the initializer container is not callable")
+
+
+def opset_map(model: ModelProto) -> dict[str, int]:
+    return {normalize_domain(entry.domain): entry.version for entry in model.opset_import}
+
+
+def resolve_converter(domain: str, op_type: str, opset: int) -> Any | None:
+    """Our converter if we register one for this version, else onnx2torch's, else None."""
+    registration = lookup(domain, op_type, opset)
+    if registration is not None:
+        return registration.converter
+    return _adapter.onnx2torch_converter(normalize_domain(domain), op_type, opset)
+
+
+def opaque_converter(version: int, tensor: Any, node: Any, graph: Any) -> Any:
+    """An OpaqueOp for ``node``, with the output shapes shape inference recorded in ``graph``."""
+    specs = output_specs(
+        tuple(name for name in node.output_values),
+        node.input_values,
+        graph.value_info,
+        {name: value.proto for name, value in graph.initializers.items()},
+    )
+    module = OpaqueOp(
+        node.operation_type,
+        node.domain,
+        version,
+        node.name,
+        attribute_values(list(node.proto.attribute), tensor),
+        specs,
+    )
+    return _adapter.OperationConverterResult(
+        torch_module=module,
+        onnx_mapping=_adapter.OnnxMapping(inputs=node.input_values, outputs=node.output_values),
+    )
+
+
+def _describe(domain: str, op_type: str, version: int) -> str:
+    return f"{domain or 'ai.onnx'}::{op_type}-{version}"
+
+
+def _infer_shapes(model: ModelProto) -> ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - as onnx2torch does: convert without inferred shapes
+        inferred = ModelProto()
+        inferred.CopyFrom(model)
+        return inferred
+
+
+def _strict_error(unsupported: dict[str, list[str]]) -> UnsupportedOperatorError:
+    lines = []
+    for operator, nodes in sorted(unsupported.items()):
+        shown = ", ".join(repr(n) for n in nodes[:3]) + (f" and {len(nodes) - 3} more" if len(nodes) > 3 else "")
+        lines.append(f"  {operator}: {len(nodes)} node(s), {shown}")
+    return UnsupportedOperatorError(
+        f"{len(unsupported)} operator(s) have no converter:\n" + "\n".join(lines) + "\n"
+        "Convert with strict=False to keep them as opaque modules (shapes from ONNX shape inference), "
+        "or register a converter.",
+        tuple(sorted(unsupported)),
+    )
+
+
+def build_graph_module(
+    model: ModelProto,
+    conversion: Any,
+    *,
+    strict: bool = False,
+    save_input_names: bool = False,
+    attach_onnx_mapping: bool = False,
+) -> fx.GraphModule:
+    """``conversion`` (a _session.Conversion) supplies tensors under the value policy and runs
+    each converter in the right mode."""
+    model = _infer_shapes(model)
+    if model.ir_version < 3:
+        raise NotImplementedError(f"ONNX IR version {model.ir_version} is too old (3 or newer is supported)")
+    graph_proto = model.graph
+    initializer_names = {initializer.name for initializer in graph_proto.initializer}
+    kept_inputs = [value for value in graph_proto.input if value.name not in initializer_names]
+    del graph_proto.input[:]
+    graph_proto.input.extend(kept_inputs)
+    opsets = opset_map(model)
+
+    onnx_graph = _adapter.OnnxGraph(graph_proto)
+    converters: dict[str, Any] = {}
+    unsupported: dict[str, list[str]] = {}
+    for name, node in onnx_graph.nodes.items():
+        domain = normalize_domain(node.domain)
+        version = opsets.get(domain, 1)
+        converter = resolve_converter(domain, node.operation_type, version)
+        if converter is None:
+            unsupported.setdefault(_describe(domain, node.operation_type, version), []).append(node.name or name)
+            converter = partial(opaque_converter, version, conversion.tensor)
+        converters[name] = converter
+    if strict and unsupported:
+        raise _strict_error(unsupported)
+
+    torch_graph = fx.Graph()
+    root = nn.Module()
+    initializers = _Initializers()
+    root.add_module("initializers", initializers)
+    value_type = _adapter.ValueType
+    nodes: dict[str, fx.Node] = {}  # onnx node unique name -> its fx node
+    outputs_of: dict[tuple[str, int], fx.Node] = {}  # (node, output index) -> getitem node
+    buffers: dict[str, fx.Node] = {}  # initializer name -> get_attr node
+
+    placeholders: dict[str, fx.Node] = {}
+    for position, name in enumerate(onnx_graph.input_values, 1):
+        if save_input_names and not name.isidentifier():
+            raise ValueError(f"input name {name!r} cannot name a placeholder of a torch.fx.GraphModule")
+        placeholders[name] = torch_graph.placeholder(name if save_input_names else f"input_{position}")
+
+    def initializer(value_name: str) -> fx.Node:
+        found = buffers.get(value_name)
+        if found is None:
+            buffer_name = f"onnx_initializer_{len(buffers)}"
+            initializers.register_buffer(buffer_name, onnx_graph.initializers[value_name].to_torch())
+            found = buffers[value_name] = torch_graph.get_attr(f"initializers.{buffer_name}")
+        return found
+
+    def node_output(value_name: str) -> fx.Node:
+        producer, index = onnx_graph.value_as_node_output(value_name)
+        produced = nodes[producer.unique_name]
+        if len(producer.output_values) == 1:
+            return produced
+        key = (producer.unique_name, index)
+        if key not in outputs_of:
+            outputs_of[key] = torch_graph.call_function(getitem, args=(produced, index))
+        return outputs_of[key]
+
+    def value(value_name: str) -> fx.Node | None:
+        kind = onnx_graph.value_type(value_name)
+        if kind == value_type.GRAPH_INPUT:
+            return placeholders[value_name]
+        if kind == value_type.NODE_OUTPUT:
+            return node_output(value_name)
+        if kind == value_type.GRAPH_INITIALIZER:
+            return initializer(value_name)
+        if kind == value_type.EMPTY:
+            return None
+        raise ValueError(f"value {value_name!r} is used before anything produces it (graph not topologically sorted?)")
+
+    for name, node in onnx_graph.nodes.items():
+        torch_module, mapping = conversion.run(converters[name], node, onnx_graph)
+        if attach_onnx_mapping:
+            torch_module.onnx_mapping = mapping
+        root.add_module(name, torch_module)
+        args = [value(input_name) for input_name in mapping.inputs]
+        kwargs = {}
+        if None in args:
+            # Skipped optional inputs: pass the rest by keyword.
+            first = args.index(None)
+            parameters = tuple(inspect.signature(torch_module.forward).parameters)[first : len(args)]
+            kwargs = {key: arg for key, arg in zip(parameters, args[first:]) if arg is not None}
+            args = args[:first]
+        nodes[name] = torch_graph.call_module(name, args=tuple(args), kwargs=kwargs)
+
+    results = [value(output_name) for output_name in onnx_graph.output_values]
+    torch_graph.output(results[0] if len(results) == 1 else tuple(results))
+    torch_graph.lint()
+    return fx.GraphModule(root, torch_graph)
+
