@@ -1,0 +1,68 @@
+"""Checking one converter the way the node-test sweep does: against onnxruntime (or onnx's
+reference evaluator), with weights and weightless.
+
+    check_converter(model, {"x": x_array}, atol=1e-5)
+
+1. ``convert(model, with_weights=True)`` run on the inputs equals the reference outputs;
+2. the weightless conversion has the same parameter/buffer names, shapes and dtypes;
+3. its meta forward gives the reference outputs' shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import torch
+
+import onnx_weightless as ow
+from onnx_weightless._opaque import OpaqueOp
+
+
+def reference_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray], use_onnxruntime: bool = True) -> list[np.ndarray]:
+    if use_onnxruntime:
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        return session.run(None, feeds)
+    from onnx.reference import ReferenceEvaluator
+
+    return ReferenceEvaluator(model).run(None, feeds)
+
+
+def _flat(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _state(gm: torch.fx.GraphModule):
+    return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
+
+
+def check_converter(
+    model: onnx.ModelProto,
+    feeds: dict[str, np.ndarray],
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    use_onnxruntime: bool = True,
+) -> torch.fx.GraphModule:
+    """Asserts the three properties above; returns the with-weights module."""
+    expected = reference_outputs(model, feeds, use_onnxruntime)
+    inputs = [torch.from_numpy(np.ascontiguousarray(feeds[value.name])) for value in model.graph.input if value.name in feeds]
+
+    real = ow.convert(model, with_weights=True, strict=True)
+    assert not any(isinstance(m, OpaqueOp) for m in real.modules())
+    with torch.no_grad():
+        got = _flat(real(*inputs))
+    assert len(got) == len(expected), (len(got), len(expected))
+    for index, (ours, theirs) in enumerate(zip(got, expected)):
+        theirs = np.asarray(theirs)
+        assert tuple(ours.shape) == theirs.shape, (index, tuple(ours.shape), theirs.shape)
+        assert ours.dtype == torch.from_numpy(np.ascontiguousarray(theirs)).dtype, (index, ours.dtype, theirs.dtype)
+        np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.astype(np.float64), atol=atol, rtol=rtol, err_msg=f"output {index}")
+
+    weightless = ow.convert(model, strict=True, size_threshold=0)
+    assert _state(weightless) == _state(real)
+    meta_inputs = [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in inputs]
+    meta = _flat(ow.meta_forward(weightless, *meta_inputs))
+    assert [(tuple(t.shape), t.dtype) for t in meta] == [(tuple(t.shape), t.dtype) for t in got]
+    return real
