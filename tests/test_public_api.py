@@ -4,7 +4,7 @@ import onnx_weightless as ow
 
 PUBLIC = {
     "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
-    "ModelReadError", "UnsupportedDtypeError", "WeightlessError", "convert", "load", "meta_forward", "scan",
+    "ModelReadError", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "WeightlessError", "convert", "load", "meta_forward", "scan",
     "torch_dtype", "weightless_onnx_loader",
 }
 
@@ -15,6 +15,8 @@ def test_public_names():
 
 
 def test_error_hierarchy():
-    for name in ("FormatError", "ModelReadError", "ExternalDataError", "MissingWeightsError", "UnsupportedDtypeError"):
+    for name in ("FormatError", "ModelReadError", "ExternalDataError", "MissingWeightsError", "UnsupportedDtypeError",
+                 "UnsupportedOperatorError"):
         assert issubclass(getattr(ow, name), ow.WeightlessError)
     assert issubclass(ow.LimitError, ow.FormatError)
+    assert issubclass(ow.UnsupportedOperatorError, NotImplementedError)

@@ -17,9 +17,11 @@ from ._errors import (
     MissingWeightsError,
     ModelReadError,
     UnsupportedDtypeError,
+    UnsupportedOperatorError,
     WeightlessError,
 )
 from ._meta_forward import meta_forward
+from ._opaque import OpaqueOp
 from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
 
 __version__ = "0.1.0"
@@ -31,7 +33,9 @@ __all__ = [
     "LimitError",
     "MissingWeightsError",
     "ModelReadError",
+    "OpaqueOp",
     "UnsupportedDtypeError",
+    "UnsupportedOperatorError",
     "WeightlessError",
     "convert",
     "load",

@@ -20,7 +20,7 @@ from torch import fx, nn
 
 from . import _adapter
 from ._converters import lookup
-from ._converters.registry import normalize_domain
+from ._converters.registry import normalize_domain, since_version
 from ._errors import UnsupportedOperatorError
 from ._opaque import OpaqueOp, attribute_values, output_specs
 
@@ -68,7 +68,8 @@ def opaque_converter(version: int, tensor: Any, node: Any, graph: Any) -> Any:
     )
 
 
-def _describe(domain: str, op_type: str, version: int) -> str:
+def _describe(domain: str, op_type: str, opset: int) -> str:
+    version = since_version(domain, op_type, opset) or opset
     return f"{domain or 'ai.onnx'}::{op_type}-{version}"
 
 

@@ -43,6 +43,9 @@ class Conversion:
     resolver: TensorResolver
     value_initializers: frozenset[str]
     value_constant_outputs: frozenset[str]
+    #: Nodes (by first output) reading a Constant's output as values: onnx2torch's converters read
+    #: those through the Constant node's tensor, so everything they read must be real.
+    constant_value_readers: frozenset[str] = frozenset()
     #: Read every tensor (the reference conversion with weights) instead of following the policy.
     with_weights: bool = False
     force_meta: bool = False
@@ -61,9 +64,10 @@ class Conversion:
         with meta weights; a Constant whose output is read as values gets real values."""
         layer = node.operation_type in _LAYER_OPS and node.domain in ("", "ai.onnx") and not self.with_weights
         self.force_meta = layer
-        self.need_values = node.operation_type == "Constant" and any(
-            output in self.value_constant_outputs for output in node.output_values
-        )
+        if node.operation_type == "Constant":
+            self.need_values = any(output in self.value_constant_outputs for output in node.output_values)
+        else:
+            self.need_values = bool(node.output_values) and node.output_values[0] in self.constant_value_readers
         try:
             if layer:
                 with torch.device("meta"):
@@ -114,6 +118,7 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
                     constants[node.output[0]] = attribute.t
     value_initializers = set()
     value_constants = set()
+    readers = set()
     for name, users in uses.items():
         proto = initializers.get(name)
         if proto is not None:
@@ -121,6 +126,7 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
         elif name in constants:
             proto = constants[name]
             value_constants.add(name)
+            readers.update(use.node_output for use in users)
         else:
             continue
         ok, reason = resolver.available(proto)
@@ -131,7 +137,9 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
                 f"tensor {name!r} is read as values by {readers}, but its data is in {location!r}, "
                 f"which cannot be read: {reason}. Provide that file next to the model."
             )
-    return Conversion(resolver, frozenset(value_initializers), frozenset(value_constants), with_weights)
+    return Conversion(
+        resolver, frozenset(value_initializers), frozenset(value_constants), frozenset(readers), with_weights
+    )
 
 
 def current() -> Session | None:

@@ -55,6 +55,8 @@ class ValueUse:
     op_type: str
     node_name: str
     input_index: int
+    #: The node's first output, which identifies it (names may be empty or repeated).
+    node_output: str = ""
 
     def describe(self) -> str:
         name = f" {self.node_name!r}" if self.node_name else ""
@@ -77,5 +79,7 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
         positions = value_positions(node.domain, node.op_type, opsets.get(normalize_domain(node.domain), 1))
         for index in positions:
             if index < len(node.input) and node.input[index]:
-                uses.setdefault(node.input[index], []).append(ValueUse(node.op_type, node.name, index))
+                uses.setdefault(node.input[index], []).append(
+                    ValueUse(node.op_type, node.name, index, node.output[0] if node.output else "")
+                )
     return uses

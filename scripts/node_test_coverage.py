@@ -1,0 +1,149 @@
+"""Runs onnx's backend node test cases through plain onnx2torch and through onnx-weightless, and
+writes the results: docs/coverage.md (for people) and tests/node_sweep_baseline.json (what the test
+suite holds every later change to).
+
+    make coverage            # or: python scripts/node_test_coverage.py [--check]
+
+``--check`` writes nothing and fails if a case converted in the baseline no longer converts, or a
+case shows a mismatch the baseline does not list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from node_sweep import CaseResult, collect, sweep  # noqa: E402
+
+DOC = REPO / "docs" / "coverage.md"
+BASELINE = REPO / "tests" / "node_sweep_baseline.json"
+
+
+def mismatches(results: list[CaseResult]) -> dict[str, str]:
+    """Case -> why it falls short, for every case that converts but does not fully match."""
+    found = {}
+    for r in results:
+        if not r.ours:
+            continue
+        causes = []
+        if not r.parity:
+            causes.append("weightless differs: " + "; ".join(r.notes))
+        if r.values is False:
+            causes.append("values: " + r.values_note)
+        if r.meta is False:
+            causes.append("meta forward: " + r.meta_note)
+        if causes:
+            found[r.name] = " | ".join(causes)
+    return found
+
+
+def baseline(results: list[CaseResult]) -> dict:
+    return {
+        "converted": sorted(r.name for r in results if r.ours),
+        "mismatches": mismatches(results),
+    }
+
+
+def _count(results, predicate) -> int:
+    return sum(1 for r in results if predicate(r))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(results: list[CaseResult], seconds: float) -> str:
+    total = len(results)
+    plain = _count(results, lambda r: r.plain)
+    ours = _count(results, lambda r: r.ours)
+    compared = [r for r in results if r.values is not None]
+    meta_checked = [r for r in results if r.meta is not None]
+    opaque_checked = [r for r in results if r.opaque is not None]
+    lines = [
+        "# Operator coverage: onnx's backend node tests",
+        "",
+        "Every node test case that onnx ships (`onnx.backend.test.case.node.collect_testcases()`: one",
+        "small model per case, with inputs and expected outputs) converted by plain onnx2torch and by",
+        "onnx-weightless. Regenerate with `make coverage`; the test suite (`tests/test_node_sweep.py`)",
+        "fails if a case converted here stops converting or a new mismatch appears.",
+        "",
+        f"onnx {version('onnx')}, onnx2torch {version('onnx2torch')}, torch {version('torch')}; "
+        f"{total} cases in {seconds:.0f} s.",
+        "",
+        "| | cases | share |",
+        "|---|---:|---:|",
+        f"| converted by plain onnx2torch | {plain} | {plain / total:.1%} |",
+        f"| converted by onnx-weightless with weights (`with_weights=True, strict=True`) | {ours} | {ours / total:.1%} |",
+        f"| converted weightless (`strict=True`, every tensor meta except values) | {_count(results, lambda r: r.weightless)} | |",
+        f"| weightless converts exactly when with-weights does, same state | {_count(results, lambda r: r.parity)} | {_count(results, lambda r: r.parity) / total:.1%} |",
+        f"| with weights: outputs equal the expected ones (of {len(compared)} comparable) | {_count(compared, lambda r: r.values)} | |",
+        f"| weightless: meta forward shapes and dtypes equal the expected ones (of {len(meta_checked)} checked) | {_count(meta_checked, lambda r: r.meta)} | |",
+        f"| not converted, but loaded with opaque modules whose meta forward has the expected shapes (of {len(opaque_checked)}) | {_count(opaque_checked, lambda r: r.opaque)} | |",
+        "",
+        "Cases whose inputs or outputs torch cannot hold (strings, sequences, optionals, float8 and",
+        "other sub-byte or exotic types) are converted but not compared.",
+        "",
+        "## By operator",
+        "",
+        "| operator | cases | plain onnx2torch | onnx-weightless | values equal | meta shapes equal |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    by_op: dict[str, list[CaseResult]] = collections.defaultdict(list)
+    for r in results:
+        by_op[r.op].append(r)
+    for op in sorted(by_op, key=str.lower):
+        rs = by_op[op]
+        lines.append(
+            f"| {_cell(op)} | {len(rs)} | {_count(rs, lambda r: r.plain)} | {_count(rs, lambda r: r.ours)} | "
+            f"{_count(rs, lambda r: r.values)} | {_count(rs, lambda r: r.meta)} |"
+        )
+    lines += ["", "## Converted, with a mismatch", "", "| case | cause |", "|---|---|"]
+    for name, cause in sorted(mismatches(results).items()):
+        lines.append(f"| {name} | {_cell(cause)} |")
+    lines += ["", "## Not converted", "", "| case | reason |", "|---|---|"]
+    for r in sorted(results, key=lambda r: r.name):
+        if not r.ours:
+            lines.append(f"| {r.name} | {_cell(r.ours_error)} |")
+    return "\n".join(lines) + "\n"
+
+
+def check(results: list[CaseResult]) -> list[str]:
+    expected = json.loads(BASELINE.read_text())
+    now = baseline(results)
+    problems = [f"{name}: no longer converts" for name in sorted(set(expected["converted"]) - set(now["converted"]))]
+    problems += [
+        f"{name}: new mismatch: {cause}"
+        for name, cause in sorted(now["mismatches"].items())
+        if name not in expected["mismatches"]
+    ]
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="compare with the baseline instead of writing")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = sweep(collect())
+    seconds = time.perf_counter() - started
+    if args.check:
+        problems = check(results)
+        print("\n".join(problems) or f"{len(results)} cases: no regression against {BASELINE.name}")
+        return 1 if problems else 0
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(render(results, seconds))
+    BASELINE.write_text(json.dumps(baseline(results), indent=1, sort_keys=True) + "\n")
+    print(f"{len(results)} cases in {seconds:.0f} s: wrote {DOC.relative_to(REPO)} and {BASELINE.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

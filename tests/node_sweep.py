@@ -1,0 +1,216 @@
+"""onnx's backend node test cases as a yardstick for conversion coverage and fidelity.
+
+For each case (a small model plus inputs and expected outputs, built in memory by onnx):
+
+- plain: does ``onnx2torch.convert`` convert it;
+- ours: does ``convert(with_weights=True, strict=True)`` convert it (onnx2torch's converters plus
+  this package's), and do its outputs equal the expected ones;
+- weightless: does ``convert(strict=True, size_threshold=0)`` (every tensor meta except those read as
+  values) convert exactly when ``ours`` does, with the same state names, shapes and dtypes;
+- meta: does ``meta_forward`` of the weightless module give the expected outputs' shapes and dtypes
+  (graph inputs read as values are given real, all others as meta tensors);
+- opaque: for a case ``ours`` cannot convert, does the default (non-strict) conversion load it with
+  opaque modules whose meta forward gives the expected shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+import onnx2torch
+import torch
+from onnx import numpy_helper
+
+import onnx_weightless as ow
+from onnx_weightless._builder import opset_map
+from onnx_weightless._value_inputs import value_uses
+
+__all__ = ["CaseResult", "collect", "run_case", "sweep"]
+
+
+@dataclass
+class CaseResult:
+    name: str
+    op: str
+    opset: int
+    plain: bool = False
+    ours: bool = False
+    ours_error: str = ""
+    values: bool | None = None  # None: not comparable (see values_note)
+    values_note: str = ""
+    weightless: bool = False
+    parity: bool = False
+    meta: bool | None = None
+    meta_note: str = ""
+    opaque: bool | None = None  # only for cases `ours` does not convert
+    notes: list[str] = field(default_factory=list)
+
+
+def collect() -> list:
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return collect_testcases()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    message = text[0] if text else ""
+    return f"{type(error).__name__}: {message}"[:160]
+
+
+def _operator(case, siblings: dict[str, str]) -> str:
+    if "_expanded" in case.name:
+        base = re.sub(r"_expanded.*$", "", case.name)
+        return f"{siblings.get(base, base.removeprefix('test_'))} (expanded)"
+    nodes = case.model.graph.node
+    return nodes[0].op_type if len(nodes) == 1 else siblings.get(case.name, case.name.removeprefix("test_"))
+
+
+def _to_torch(value) -> torch.Tensor | None:
+    if isinstance(value, onnx.TensorProto):
+        value = numpy_helper.to_array(value)
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.dtype.name not in _NUMPY_DTYPES:
+        return None
+    return torch.from_numpy(np.ascontiguousarray(value).copy())
+
+
+_NUMPY_DTYPES = {"bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16", "float32", "float64"}
+
+
+def _flat(result) -> list:
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _state(gm: torch.fx.GraphModule) -> list:
+    return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
+
+
+def _compare_values(got: list, expected: list, rtol: float, atol: float) -> str:
+    """An empty string when equal, else what differs."""
+    if len(got) != len(expected):
+        return f"{len(got)} outputs, expected {len(expected)}"
+    for index, (ours, theirs) in enumerate(zip(got, expected)):
+        reference = _to_torch(theirs)
+        if reference is None:
+            return f"output {index}: expected value of a type torch cannot hold"
+        if not isinstance(ours, torch.Tensor):
+            return f"output {index}: got {type(ours).__name__}"
+        if tuple(ours.shape) != tuple(reference.shape) or ours.dtype != reference.dtype:
+            return f"output {index}: got {ours.dtype}{list(ours.shape)}, expected {reference.dtype}{list(reference.shape)}"
+        a, b = ours.numpy().astype(np.float64), reference.numpy().astype(np.float64)
+        if not np.allclose(a, b, rtol=max(rtol, 1e-5), atol=max(atol, 1e-6), equal_nan=True):
+            worst = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
+            return f"output {index}: values differ (max abs diff {worst:.3g})"
+    return ""
+
+
+def _meta_inputs(model: onnx.ModelProto, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    read_as_values = value_uses(model.graph, opset_map(model))
+    initializers = {i.name for i in model.graph.initializer}
+    names = [v.name for v in model.graph.input if v.name not in initializers]
+    return [t if name in read_as_values else torch.empty(t.shape, dtype=t.dtype, device="meta") for name, t in zip(names, inputs)]
+
+
+def _shapes(values: Iterable) -> list:
+    return [(tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else type(v).__name__ for v in values]
+
+
+def run_case(case, siblings: dict[str, str]) -> CaseResult:
+    model = case.model
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    result = CaseResult(case.name, _operator(case, siblings), opset)
+    inputs_raw, expected = case.data_sets[0]
+    inputs = [_to_torch(v) for v in inputs_raw]
+    runnable = all(t is not None for t in inputs)
+
+    try:
+        onnx2torch.convert(_copy(model))
+        result.plain = True
+    except Exception:  # noqa: BLE001 - recording what plain onnx2torch does, whatever it raises
+        pass
+
+    try:
+        real = ow.convert(_copy(model), with_weights=True, strict=True).eval()
+        result.ours = True
+    except ow.UnsupportedOperatorError as error:
+        result.ours_error = "no converter: " + ", ".join(error.operators)
+        real = None
+    except Exception as error:  # noqa: BLE001
+        result.ours_error = _first_line(error)
+        real = None
+
+    try:
+        weightless = ow.convert(_copy(model), strict=True, size_threshold=0)
+        result.weightless = True
+    except Exception as error:  # noqa: BLE001
+        weightless = None
+        if result.ours:
+            result.notes.append(f"weightless failed: {_first_line(error)}")
+    result.parity = result.weightless == result.ours and (real is None or _state(real) == _state(weightless))
+
+    reference = [_to_torch(v) for v in expected]
+    if real is not None:
+        if not runnable:
+            result.values_note = "inputs of a type torch cannot hold"
+        else:
+            try:
+                with torch.no_grad():
+                    got = _flat(real(*[t.clone() for t in inputs]))
+                difference = _compare_values(got, list(expected), case.rtol, case.atol)
+                result.values = not difference
+                result.values_note = difference
+            except Exception as error:  # noqa: BLE001
+                result.values = False
+                result.values_note = f"forward failed: {_first_line(error)}"
+
+    module = weightless
+    if module is None and not result.ours:
+        try:
+            module = ow.convert(_copy(model), size_threshold=0)
+        except Exception as error:  # noqa: BLE001
+            result.notes.append(f"opaque load failed: {_first_line(error)}")
+    if module is not None and runnable and all(r is not None for r in reference):
+        try:
+            meta = _flat(ow.meta_forward(module, *_meta_inputs(model, inputs)))
+            ok = _shapes(meta) == _shapes(reference)
+            note = "" if ok else f"got {_shapes(meta)}, expected {_shapes(reference)}"
+        except Exception as error:  # noqa: BLE001
+            ok, note = False, f"meta forward failed: {_first_line(error)}"
+        if weightless is not None:
+            result.meta, result.meta_note = ok, note
+        else:
+            result.opaque = ok
+            if not ok:
+                result.notes.append(note)
+    elif module is not None:
+        result.meta_note = "inputs or outputs of a type torch cannot hold"
+    return result
+
+
+def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    duplicate = onnx.ModelProto()
+    duplicate.CopyFrom(model)
+    return duplicate
+
+
+def sweep(cases: list, select=None) -> list[CaseResult]:
+    siblings = {c.name: c.model.graph.node[0].op_type for c in cases if len(c.model.graph.node) == 1}
+    results = []
+    # torch.fx prints the generated code of a module whose forward raises: the results say enough.
+    with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for case in cases:
+            if select is None or select(case):
+                results.append(run_case(case, siblings))
+    return results
