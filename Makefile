@@ -18,11 +18,17 @@ else
 TORCH_PAIR := torch==2.14.1 torchvision==0.29.1
 endif
 
-.PHONY: help demo test test-cpp test-python system-deps venv python-package cpp clean
+# The oldest onnx release supported (pyproject.toml): the Python suite runs against it too, from a
+# separate folder placed ahead of the virtual environment's newest onnx on PYTHONPATH.
+ONNX_OLDEST := 1.16.2
+ONNX_OLDEST_DIR := .cache/onnx-$(ONNX_OLDEST)
+
+.PHONY: help demo test test-cpp test-python test-python-oldest-onnx coverage system-deps venv python-package cpp clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
-	@echo "make test    run the C++ and Python test suites"
+	@echo "make test    run the C++ and Python test suites (Python: newest and oldest supported onnx)"
+	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -55,7 +61,18 @@ test-cpp: cpp
 test-python: python-package cpp
 	ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless $(PY) -m pytest -q tests
 
-test: test-cpp test-python
+$(ONNX_OLDEST_DIR)/.installed: | venv
+	$(PIP) install -q --no-deps --target $(ONNX_OLDEST_DIR) onnx==$(ONNX_OLDEST)
+	touch $@
+
+test-python-oldest-onnx: python-package cpp $(ONNX_OLDEST_DIR)/.installed
+	PYTHONPATH=$(abspath $(ONNX_OLDEST_DIR)) ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless \
+	  $(PY) -m pytest -q -p no:cacheprovider tests --onnx-version=$(ONNX_OLDEST)
+
+test: test-cpp test-python test-python-oldest-onnx
+
+coverage: python-package
+	$(PY) scripts/node_test_coverage.py
 
 demo: python-package
 	$(PY) scripts/demo.py models/llama3-8b.onnx

@@ -16,6 +16,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.fixtures
 
 
+def pytest_addoption(parser):
+    parser.addoption("--onnx-version", help="fail unless this onnx release is the one imported")
+
+
+def pytest_configure(config):
+    wanted = config.getoption("--onnx-version")
+    if wanted and onnx.__version__ != wanted:
+        raise pytest.UsageError(f"expected onnx {wanted}, imported onnx {onnx.__version__} from {onnx.__file__}")
+
+
 def save(model: onnx.ModelProto, folder: Path, name: str = "model.onnx", external: bool = False,
          size_threshold: int = 1024) -> Path:
     """Saves ``model``; with ``external`` its tensors above ``size_threshold`` go to ``<name>.data``."""

@@ -16,6 +16,7 @@ For each case (a small model plus inputs and expected outputs, built in memory b
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import re
 import warnings
@@ -40,6 +41,7 @@ class CaseResult:
     name: str
     op: str
     opset: int
+    digest: str  # of the case's model, to tell the same case apart across onnx releases
     plain: bool = False
     ours: bool = False
     ours_error: str = ""
@@ -54,11 +56,15 @@ class CaseResult:
 
 
 def collect() -> list:
+    import inspect
+
     from onnx.backend.test.case.node import collect_testcases
 
+    # onnx < 1.17 takes an op type to filter on, where an empty one means every operator.
+    arguments = ("",) if inspect.signature(collect_testcases).parameters else ()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        return collect_testcases()
+        return collect_testcases(*arguments)
 
 
 def _first_line(error: BaseException) -> str:
@@ -126,10 +132,24 @@ def _shapes(values: Iterable) -> list:
     return [(tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else type(v).__name__ for v in values]
 
 
+def _digest(model: onnx.ModelProto, data_set) -> str:
+    """Of the model and its first data set: a case is the same across onnx releases only if both are."""
+    hasher = hashlib.sha256(model.SerializeToString(deterministic=True))
+    for value in [*data_set[0], *data_set[1]]:
+        if isinstance(value, np.ndarray):
+            hasher.update(f"{value.dtype}{value.shape}".encode() + value.tobytes())
+        elif isinstance(value, onnx.TensorProto):
+            hasher.update(value.SerializeToString(deterministic=True))
+        else:
+            hasher.update(repr(value).encode())
+    return hasher.hexdigest()[:16]
+
+
 def run_case(case, siblings: dict[str, str]) -> CaseResult:
     model = case.model
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    result = CaseResult(case.name, _operator(case, siblings), opset)
+    digest = _digest(model, case.data_sets[0])
+    result = CaseResult(case.name, _operator(case, siblings), opset, digest)
     inputs_raw, expected = case.data_sets[0]
     inputs = [_to_torch(v) for v in inputs_raw]
     runnable = all(t is not None for t in inputs)

@@ -35,9 +35,10 @@ _TORCH_NAMES = {
     _DT.Value("UINT4"): "uint4",
     _DT.Value("INT4"): "int4",
 }
-for _name, _torch_name in (("FLOAT8E8M0", "float8_e8m0fnu"), ("UINT2", "uint2"), ("INT2", "int2")):
-    if _name in _DT.keys():
-        _TORCH_NAMES[_DT.Value(_name)] = _torch_name
+# Element types newer than some supported onnx releases, by their number in the ONNX spec, so that
+# models using them load whichever onnx is installed.
+_NEWER_TYPES = {23: "FLOAT4E2M1", 24: "FLOAT8E8M0", 25: "UINT2", 26: "INT2", 27: "FLOAT6E2M3", 28: "FLOAT6E3M2"}
+_TORCH_NAMES.update({24: "float8_e8m0fnu", 25: "uint2", 26: "int2"})
 
 _WHY_NOT = {
     "STRING": "torch has no string tensors",
@@ -53,7 +54,7 @@ def onnx_dtype_name(data_type: int) -> str:
     try:
         return _DT.Name(data_type)
     except ValueError:
-        return f"<dtype {data_type}>"
+        return _NEWER_TYPES.get(data_type, f"<dtype {data_type}>")
 
 
 def torch_dtype(data_type: int, *, tensor_name: str | None = None) -> torch.dtype:
