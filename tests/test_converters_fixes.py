@@ -1,0 +1,36 @@
+"""Overrides of onnx2torch converters that convert wrongly, against onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx2torch
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import make_model
+from converter_checks import check_converter
+
+
+def _cumsum_model(opset: int, **attributes):
+    return make_model(
+        [helper.make_node("CumSum", ["x", "axis"], ["y"], **attributes)],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(1, dtype=np.int64), "axis")],
+        opset=opset,
+    )
+
+
+@pytest.mark.parametrize("opset", [11, 14])
+@pytest.mark.parametrize("attributes", [{}, {"reverse": 1}, {"exclusive": 1}, {"exclusive": 1, "reverse": 1}])
+def test_cumsum(opset, attributes):
+    x = np.arange(10, dtype=np.float32).reshape(2, 5)
+    check_converter(_cumsum_model(opset, **attributes), {"x": x})
+
+
+def test_onnx2torch_cumsum_sums_backwards_without_a_reverse_attribute():
+    # The bug the override fixes: if this starts failing, onnx2torch fixed it and the override can go.
+    x = torch.arange(4, dtype=torch.float32).reshape(1, 4).expand(2, 4).contiguous()
+    y = onnx2torch.convert(_cumsum_model(14))(x)
+    assert y[0].tolist() == [6.0, 6.0, 5.0, 3.0]
