@@ -34,3 +34,14 @@ def test_onnx2torch_cumsum_sums_backwards_without_a_reverse_attribute():
     x = torch.arange(4, dtype=torch.float32).reshape(1, 4).expand(2, 4).contiguous()
     y = onnx2torch.convert(_cumsum_model(14))(x)
     assert y[0].tolist() == [6.0, 6.0, 5.0, 3.0]
+
+
+@pytest.mark.parametrize("shape, axis", [([8], 1), ([8], 0), ([2, 3, 4], 3), ([2, 3, 4], -1), ([2, 3, 4], 0), ([5], -1)])
+def test_flatten(shape, axis):
+    model = make_model(
+        [helper.make_node("Flatten", ["x"], ["y"], axis=axis)],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        opset=13,
+    )
+    check_converter(model, {"x": np.arange(np.prod(shape), dtype=np.float32).reshape(shape)})

@@ -489,15 +489,7 @@ def run_attention(feeds, inputs, outputs=("y",), opset=23, use_onnxruntime=True,
 @pytest.mark.parametrize("use_onnxruntime", [True, False])
 def test_attention_4d(rng, opset, use_onnxruntime):
     feeds = {name: rng.standard_normal((2, 3, 5, 8)).astype(np.float32) for name in ("q", "k", "v")}
-    if use_onnxruntime:
-        try:
-            run_attention(feeds, ["q", "k", "v"], opset=opset, use_onnxruntime=True)
-        except Exception as error:  # noqa: BLE001
-            if "NOT_IMPLEMENTED" not in str(error) and "not implemented" not in str(error).lower():
-                raise
-            pytest.skip(f"onnxruntime has no Attention-{opset} kernel")
-    else:
-        run_attention(feeds, ["q", "k", "v"], opset=opset)
+    run_attention(feeds, ["q", "k", "v"], opset=opset, use_onnxruntime=use_onnxruntime)
 
 
 @pytest.mark.parametrize("is_causal", [0, 1])

@@ -63,7 +63,8 @@ def test_with_weights_matches_plain_onnx2torch(case):
     params, buffers, _, modules = _signature(reference)
     plain_params, plain_buffers, _, plain_modules = _signature(plain)
     assert params == plain_params
-    assert modules == plain_modules
+    # The same submodules; their types differ where a converter of ours replaces a faulty one.
+    assert [name for name, _ in modules] == [name for name, _ in plain_modules]
     # onnx2torch registers one buffer per use of an initializer, numbered in order of use; ours
     # one per initializer. Without sharing the two lists are equal; with it, ours is shorter.
     shared = len(plain_buffers) - len(buffers)
@@ -112,7 +113,10 @@ def test_seed_loader_gives_plain_onnx2torch_structure(case, tmp_path):
     path = _weightless_copy(fixture, tmp_path / "weightless")
     with ow.weightless_onnx_loader():
         gm = onnx2torch.convert(onnx.load(str(path)))
-    assert _signature(gm) == _signature(onnx2torch.convert(onnx.load(str(fixture.path))))
+    params, buffers, nodes, modules = _signature(gm)
+    plain_params, plain_buffers, plain_nodes, plain_modules = _signature(onnx2torch.convert(onnx.load(str(fixture.path))))
+    assert (params, buffers, nodes) == (plain_params, plain_buffers, plain_nodes)
+    assert [name for name, _ in modules] == [name for name, _ in plain_modules]
 
 
 def test_embedded_payloads_are_never_read(embedded_case, tmp_path):

@@ -82,6 +82,18 @@ def _infer_shapes(model: ModelProto) -> ModelProto:
         return inferred
 
 
+def _module_name(name: str, taken: set[str]) -> str:
+    """``name`` as a submodule name: torch refuses dots, which domains such as com.microsoft
+    bring into onnx2torch's node names."""
+    candidate = name.replace(".", "/")
+    suffix = 0
+    while candidate in taken:
+        suffix += 1
+        candidate = f"{name.replace('.', '/')}_{suffix}"
+    taken.add(candidate)
+    return candidate
+
+
 def _strict_error(unsupported: dict[str, list[str]]) -> UnsupportedOperatorError:
     lines = []
     for operator, nodes in sorted(unsupported.items()):
@@ -163,6 +175,8 @@ def build_graph_module(
         return outputs_of[key]
 
     def value(value_name: str) -> fx.Node | None:
+        if not value_name:  # a skipped optional input (onnx2torch would look for a node output "")
+            return None
         kind = onnx_graph.value_type(value_name)
         if kind == value_type.GRAPH_INPUT:
             return placeholders[value_name]
@@ -174,11 +188,13 @@ def build_graph_module(
             return None
         raise ValueError(f"value {value_name!r} is used before anything produces it (graph not topologically sorted?)")
 
+    module_names: set[str] = {"initializers"}
     for name, node in onnx_graph.nodes.items():
         torch_module, mapping = conversion.run(converters[name], node, onnx_graph)
         if attach_onnx_mapping:
             torch_module.onnx_mapping = mapping
-        root.add_module(name, torch_module)
+        module_name = _module_name(name, module_names)
+        root.add_module(module_name, torch_module)
         args = [value(input_name) for input_name in mapping.inputs]
         kwargs = {}
         if None in args:
@@ -187,7 +203,7 @@ def build_graph_module(
             parameters = tuple(inspect.signature(torch_module.forward).parameters)[first : len(args)]
             kwargs = {key: arg for key, arg in zip(parameters, args[first:]) if arg is not None}
             args = args[:first]
-        nodes[name] = torch_graph.call_module(name, args=tuple(args), kwargs=kwargs)
+        nodes[name] = torch_graph.call_module(module_name, args=tuple(args), kwargs=kwargs)
 
     results = [value(output_name) for output_name in onnx_graph.output_values]
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))

@@ -15,6 +15,8 @@ __all__ = ["VALUE_INPUTS", "ValueUse", "value_positions", "value_uses"]
 
 # op_type -> positions of inputs read as values (ONNX operator specs, all versions).
 VALUE_INPUTS: dict[str, tuple[int, ...]] = {
+    # Gather: onnx2torch indexes with a scalar index's value.
+    "Gather": (1,),
     "Reshape": (1,),
     "Slice": (1, 2, 3, 4),
     "Pad": (1, 2, 3),

@@ -1,0 +1,45 @@
+"""Split-18: the parts' sizes from the ``split`` input, or ``num_outputs`` parts of ceil(n / k)
+elements with a smaller last one, or (neither given) as many equal parts as the node has outputs."""
+
+from __future__ import annotations
+
+import torch
+from onnx2torch.onnx_graph import OnnxGraph
+from onnx2torch.onnx_node import OnnxNode
+from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from torch import nn
+
+from .registry import register
+
+
+class OnnxSplit18(nn.Module, OnnxToTorchModule):
+    """ONNX Split into ``parts`` outputs; ``split`` (sizes) is read as values."""
+
+    def __init__(self, axis: int, parts: int, ceil_parts: bool) -> None:
+        super().__init__()
+        self.axis = axis
+        self.parts = parts
+        self.ceil_parts = ceil_parts
+
+    def forward(self, x: torch.Tensor, split: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        if split is not None:
+            sizes: int | list[int] = [int(size) for size in split.tolist()]
+        elif self.ceil_parts:
+            sizes = -(-x.shape[self.axis] // self.parts)
+        else:
+            sizes = x.shape[self.axis] // self.parts
+        outputs = torch.split(x, sizes, dim=self.axis)
+        if len(outputs) != self.parts:
+            raise ValueError(f"Split of {x.shape[self.axis]} elements gives {len(outputs)} parts, not {self.parts}")
+        return outputs[0] if self.parts == 1 else outputs
+
+
+@register("Split", 18, value_inputs=(1,))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    del graph
+    num_outputs = node.attributes.get("num_outputs")
+    has_split = len(node.input_values) > 1 and node.input_values[1] != ""
+    if num_outputs is not None and has_split:
+        raise ValueError(f"Split node {node.name!r} has both the split input and num_outputs")
+    module = OnnxSplit18(node.attributes.get("axis", 0), len(node.output_values), ceil_parts=num_outputs is not None)
+    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))

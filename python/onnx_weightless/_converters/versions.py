@@ -1,0 +1,75 @@
+"""Newer versions of operators onnx2torch converts at an older version, where the newer version only
+admits more element types: the older version's converter serves them unchanged (ours if this
+package overrides that version, else onnx2torch's; looked up at conversion time, so the order in
+which converter modules are imported does not matter).
+
+Versions whose attributes, inputs or semantics changed have converters of their own (reduce.py,
+pad.py, split.py, resize.py, average_pool.py, cast.py, reshape.py, scatter_nd.py, range.py).
+tests/test_converters_versions.py checks that every alias's old and new schemas have the same
+attributes, inputs and outputs.
+"""
+
+from __future__ import annotations
+
+from onnx2torch.node_converters.registry import get_converter
+from onnx2torch.onnx_graph import OnnxGraph
+from onnx2torch.onnx_node import OnnxNode
+from onnx2torch.utils.common import OperationConverterResult
+
+from .registry import Converter, register, registered
+
+# op_type -> (version onnx2torch converts, newer versions that only add element types)
+ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
+    "Acos": (7, (22,)),
+    "Asin": (7, (22,)),
+    "Atan": (7, (22,)),
+    "Cos": (7, (22,)),
+    "Sin": (7, (22,)),
+    "Tan": (7, (22,)),
+    "Celu": (12, (28,)),
+    "Constant": (13, (19, 21, 23, 24, 25)),
+    "ConstantOfShape": (9, (20, 21, 23, 24, 25)),
+    "Conv": (11, (22,)),
+    "ConvTranspose": (11, (22,)),
+    # 28 changes neither signature nor documented behaviour.
+    "DepthToSpace": (13, (28,)),
+    "Dropout": (13, (22,)),
+    "Einsum": (12, (28,)),
+    "Elu": (6, (22,)),
+    "Equal": (13, (19,)),
+    "EyeLike": (9, (22,)),
+    "Flatten": (13, (21, 23, 24, 25)),
+    "GlobalAveragePool": (1, (22,)),
+    "GreaterOrEqual": (12, (16,)),
+    "LessOrEqual": (12, (16,)),
+    "HardSigmoid": (6, (22,)),
+    "HardSwish": (14, (22,)),
+    "Identity": (16, (19, 21, 23, 24, 25)),
+    "InstanceNormalization": (6, (22,)),
+    "IsInf": (10, (20,)),
+    "IsNaN": (13, (20,)),
+    # 22 only documents that windows starting in the right padding are dropped, as torch does.
+    "MaxPool": (12, (22,)),
+    "RoiAlign": (16, (22,)),
+    "Round": (11, (22,)),
+    "Selu": (6, (22,)),
+    "Shape": (15, (19, 21, 23, 24, 25)),
+    "Softplus": (1, (22,)),
+    "Softsign": (1, (22,)),
+    "Squeeze": (21, (23, 24, 25)),
+    "TopK": (11, (24,)),
+    "Transpose": (13, (21, 23, 24, 25)),
+    "Unsqueeze": (13, (21, 23, 24, 25)),
+}
+
+def _alias(op_type: str, old: int) -> Converter:
+    def convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+        ours = registered("", op_type, old)
+        converter = ours.converter if ours is not None else get_converter(operation_type=op_type, version=old, domain="")
+        return converter(node, graph)
+
+    return convert
+
+
+for _op_type, (_old, _new) in ALIASES.items():
+    register(_op_type, *_new)(_alias(_op_type, _old))
