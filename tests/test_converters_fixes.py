@@ -45,3 +45,21 @@ def test_flatten(shape, axis):
         opset=13,
     )
     check_converter(model, {"x": np.arange(np.prod(shape), dtype=np.float32).reshape(shape)})
+
+
+@pytest.mark.parametrize("fmod", [0, 1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_mod_28(fmod, dtype):
+    x = np.array([0.0, -0.0, 5, -5, 7, -7, 3, -3], dtype=dtype)
+    y = np.array([-3.0, 3, 3, 3, -2, -2, 3, 3], dtype=dtype)
+    onnx_type = TensorProto.FLOAT if dtype == np.float32 else TensorProto.INT32
+    model = make_model(
+        [helper.make_node("Mod", ["x", "y"], ["z"], fmod=fmod)],
+        [helper.make_tensor_value_info("x", onnx_type, [8]), helper.make_tensor_value_info("y", onnx_type, [8])],
+        [helper.make_tensor_value_info("z", onnx_type, None)],
+        opset=28,
+    )
+    real = check_converter(model, {"x": x, "y": y}, use_onnxruntime=False)
+    if fmod == 0 and dtype == np.float32:
+        signs = np.signbit(real(torch.from_numpy(x), torch.from_numpy(y)).numpy())
+        assert signs.tolist() == np.signbit(y).tolist()  # the divisor's sign, zeros included
