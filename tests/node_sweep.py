@@ -88,7 +88,7 @@ def _to_torch(value) -> torch.Tensor | None:
         value = np.asarray(value)
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.dtype.name not in _NUMPY_DTYPES:
         return None
-    return torch.from_numpy(np.ascontiguousarray(value).copy())
+    return torch.from_numpy(np.array(value, copy=True, order="C"))  # ascontiguousarray would make 0-d 1-d
 
 
 _NUMPY_DTYPES = {"bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16", "float32", "float64"}

@@ -27,7 +27,7 @@ def _to_meta(value: Any) -> Any:
 
 
 def _mixes_devices(values: list[Any]) -> bool:
-    devices = {v.device.type for v in values if isinstance(v, torch.Tensor) and v.dim() > 0}
+    devices = {v.device.type for v in values if isinstance(v, torch.Tensor)}
     return "meta" in devices and len(devices) > 1
 
 

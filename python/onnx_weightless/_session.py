@@ -33,6 +33,9 @@ __all__ = ["Session", "session"]
 # run under the meta device so layers are built without allocating, and hand them meta weights.
 _LAYER_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "BatchNormalization", "LayerNormalization", "InstanceNormalization"})
 
+# Ops whose tensor attribute is a value their module reads (ConstantOfShape's fill value).
+_VALUE_ATTRIBUTE_OPS = frozenset({"ConstantOfShape"})
+
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("onnx_weightless_session", default=None)
 
 
@@ -66,6 +69,8 @@ class Conversion:
         self.force_meta = layer
         if node.operation_type == "Constant":
             self.need_values = any(output in self.value_constant_outputs for output in node.output_values)
+        elif node.operation_type in _VALUE_ATTRIBUTE_OPS and node.domain in ("", "ai.onnx"):
+            self.need_values = True
         else:
             self.need_values = bool(node.output_values) and node.output_values[0] in self.constant_value_readers
         try:

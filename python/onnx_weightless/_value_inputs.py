@@ -74,8 +74,17 @@ def value_positions(domain: str, op_type: str, opset: int) -> tuple[int, ...]:
     return positions
 
 
+# Ops whose outputs depend on their inputs' shapes only, never on their values.
+_SHAPE_ONLY = frozenset({"Shape", "Size"})
+
+
 def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[ValueUse]]:
-    """Value name -> the nodes of ``graph`` reading it as values (``opsets``: domain -> version)."""
+    """Value name -> the nodes of ``graph`` reading it as values (``opsets``: domain -> version).
+
+    Values are needed all the way up: the inputs of a node computing a value read as values are
+    read as values too (a Reshape's shape computed as Concat(Shape(x)[0], Constant - 1)), up to a
+    Shape or Size, which read shapes only. They keep the readers of the value they lead to.
+    """
     uses: dict[str, list[ValueUse]] = {}
     for node in graph.node:
         positions = value_positions(node.domain, node.op_type, opsets.get(normalize_domain(node.domain), 1))
@@ -84,4 +93,15 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
                 uses.setdefault(node.input[index], []).append(
                     ValueUse(node.op_type, node.name, index, node.output[0] if node.output else "")
                 )
+    producers = {output: node for node in graph.node for output in node.output if output}
+    pending = list(uses)
+    while pending:
+        name = pending.pop()
+        producer = producers.get(name)
+        if producer is None or (producer.op_type in _SHAPE_ONLY and normalize_domain(producer.domain) == ""):
+            continue
+        for source in producer.input:
+            if source and source not in uses:
+                uses[source] = uses[name]
+                pending.append(source)
     return uses
