@@ -185,3 +185,30 @@ def test_our_converters_never_enter_onnx2torchs_registry():
     assert all_registrations(), "the package registers converters of its own"
     with pytest.raises(NotImplementedError):
         onnx2torch.convert(_custom_op_model())
+
+
+class _Frobnicate(torch.nn.Module):
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.level
+
+
+def test_a_registered_converter_replaces_the_opaque_module():
+    from onnx2torch.utils.common import OperationConverterResult, onnx_mapping_from_node
+
+    @ow.register_converter("Frobnicate", 1, domain="acme")
+    def _(node, graph):
+        return OperationConverterResult(_Frobnicate(node.attributes["level"]), onnx_mapping_from_node(node))
+
+    try:
+        gm = ow.convert(_custom_op_model(), strict=True, with_weights=True)
+        assert torch.equal(gm(torch.ones(2, 8)), torch.full((2, 16), 24.0))
+        with pytest.raises(ValueError, match="acme::Frobnicate version 1 already has a converter; pass replace=True"):
+            ow.register_converter("Frobnicate", 1, domain="acme")(_)
+    finally:
+        from onnx_weightless._converters import registry
+
+        del registry._REGISTRY[("acme", "Frobnicate", 1)]

@@ -4,8 +4,8 @@ import onnx_weightless as ow
 
 PUBLIC = {
     "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
-    "ModelReadError", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "WeightlessError", "convert", "load", "meta_forward", "scan",
-    "torch_dtype", "weightless_onnx_loader",
+    "ModelReadError", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "WeightlessError",
+    "convert", "load", "meta_forward", "register_converter", "scan", "torch_dtype", "weightless_onnx_loader",
 }
 
 

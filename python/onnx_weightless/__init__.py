@@ -9,6 +9,7 @@ whose weights live on the ``meta`` device.
 from __future__ import annotations
 
 from ._convert import convert, weightless_onnx_loader
+from ._converters import register_converter
 from ._dtypes import torch_dtype
 from ._errors import (
     ExternalDataError,
@@ -40,6 +41,7 @@ __all__ = [
     "convert",
     "load",
     "meta_forward",
+    "register_converter",
     "scan",
     "torch_dtype",
     "weightless_onnx_loader",

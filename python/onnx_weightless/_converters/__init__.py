@@ -12,7 +12,16 @@ import threading
 
 from .registry import Converter, Registration, all_registrations, register, registered, since_version
 
-__all__ = ["Converter", "Registration", "register", "lookup", "since_version", "load_all", "all_registrations"]
+__all__ = [
+    "Converter",
+    "Registration",
+    "register",
+    "register_converter",
+    "lookup",
+    "since_version",
+    "load_all",
+    "all_registrations",
+]
 
 _lock = threading.Lock()
 _loaded = False
@@ -32,3 +41,23 @@ def load_all() -> None:
 def lookup(domain: str, op_type: str, opset: int) -> Registration | None:
     load_all()
     return registered(domain, op_type, opset)
+
+
+def register_converter(
+    op_type: str, *versions: int, domain: str = "", value_inputs: tuple[int, ...] = (), replace: bool = False
+):
+    """Decorator: use ``converter(node, graph)`` for ``op_type`` in conversions this package runs.
+
+    The converter has onnx2torch's signature (an ``onnx2torch.onnx_node.OnnxNode`` and
+    ``OnnxGraph`` in, an ``OperationConverterResult`` out). ``versions`` are the operator's
+    ``since_version`` values (ai.onnx) or the versions of its custom ``domain``; a model whose
+    domain opset is newer than every registered version uses the newest one. ``value_inputs``
+    are the input positions the converter or its module reads as values (they stay real tensors
+    in a weightless conversion). Built-in converters are replaced only with ``replace=True``.
+
+    >>> @register_converter("Frobnicate", 1, domain="acme")
+    ... def _(node, graph):
+    ...     return OperationConverterResult(MyModule(), onnx_mapping_from_node(node))
+    """
+    load_all()
+    return register(op_type, *versions, domain=domain, value_inputs=value_inputs, replace=replace)

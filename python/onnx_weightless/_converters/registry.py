@@ -45,7 +45,7 @@ def normalize_domain(domain: str) -> str:
 
 
 def register(
-    op_type: str, *versions: int, domain: str = "", value_inputs: tuple[int, ...] = ()
+    op_type: str, *versions: int, domain: str = "", value_inputs: tuple[int, ...] = (), replace: bool = False
 ) -> Callable[[Converter], Converter]:
     if not versions:
         raise ValueError(f"register({op_type!r}) needs at least one version")
@@ -54,8 +54,11 @@ def register(
     def decorate(converter: Converter) -> Converter:
         for version in versions:
             key = (domain, op_type, version)
-            if key in _REGISTRY:
-                raise ValueError(f"converter for {key} registered twice")
+            if key in _REGISTRY and not replace:
+                raise ValueError(
+                    f"{domain or 'ai.onnx'}::{op_type} version {version} already has a converter; "
+                    "pass replace=True to use yours instead"
+                )
             _REGISTRY[key] = Registration(converter, tuple(value_inputs))
         return converter
 
