@@ -1,22 +1,32 @@
-"""CumSum with the spec's default ``reverse=0``.
+"""CumSum with the spec's default ``reverse=0``, in the input's element type.
 
 onnx2torch's converter defaults a missing ``reverse`` attribute to 1, so every CumSum that leaves
-it out (position ids computed from an attention mask, for one) sums backwards. This override
-builds onnx2torch's own module with the right default.
+it out (position ids computed from an attention mask, for one) sums backwards; and its module
+returns int64 for smaller integer inputs, as torch.cumsum promotes them. This override builds a
+subclass of onnx2torch's module with the right default that casts the sum back.
 """
 
 from __future__ import annotations
 
+import torch
 from onnx2torch.node_converters.cumsum import OnnxCumSum
 
 from .._adapter import OperationConverterResult, OnnxMapping
 from .registry import register
 
 
+class OnnxCumSumKeepingType(OnnxCumSum):
+    def forward(self, input_tensor: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+        # Summing in int64 then casting back wraps around exactly as summing in the input type would.
+        return super().forward(input_tensor, axis).to(input_tensor.dtype)
+
+
 @register("CumSum", 11, 14, value_inputs=(1,))
 def _(node, graph):
     attributes = node.attributes
-    module = OnnxCumSum(exclusive=bool(attributes.get("exclusive", 0)), reverse=bool(attributes.get("reverse", 0)))
+    module = OnnxCumSumKeepingType(
+        exclusive=bool(attributes.get("exclusive", 0)), reverse=bool(attributes.get("reverse", 0))
+    )
     return OperationConverterResult(
         torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
     )

@@ -187,7 +187,8 @@ class OnnxCumProd(nn.Module, OnnxToTorchModule):
             # Shift by one step, a 1 entering first.
             first = torch.ones_like(torch.narrow(x, dim, 0, 1))
             x = torch.cat((first, torch.narrow(x, dim, 0, x.shape[dim] - 1)), dim)
-        result = torch.cumprod(x, dim)
+        # torch promotes smaller integer types to int64 unless told otherwise.
+        result = torch.cumprod(x, dim, dtype=x.dtype)
         return torch.flip(result, (dim,)) if self.reverse else result
 
 

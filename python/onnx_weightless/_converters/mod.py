@@ -1,15 +1,15 @@
-"""Mod-28: as Mod-13, with the sign of a zero result defined (that of the divisor, for fmod=0)."""
+"""Mod-28: as Mod-13 (wide unsigned types included), with the sign of a zero result defined
+(that of the divisor, for fmod=0)."""
 
 from __future__ import annotations
 
 import torch
-from onnx2torch.node_converters.mod import OnnxMod
-
 from .._adapter import OnnxMapping, OperationConverterResult
 from .registry import register
+from .unsigned import OnnxModUnsigned
 
 
-class OnnxModSignedZero(OnnxMod):
+class OnnxModSignedZero(OnnxModUnsigned):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         result = super().forward(x, y)
         if self.fmod or not result.is_floating_point():

@@ -1,0 +1,39 @@
+"""IsInf honouring ``detect_positive`` and ``detect_negative``.
+
+onnx2torch's module detects both infinities whatever the attributes say. Nodes that keep both
+defaults (1) keep onnx2torch's converter.
+"""
+
+from __future__ import annotations
+
+import torch
+from onnx2torch.node_converters.isinf import OnnxIsInf
+
+from .._adapter import OnnxMapping, OperationConverterResult, onnx2torch_converter
+from .registry import register
+
+
+class OnnxIsInfSigned(OnnxIsInf):
+    def __init__(self, detect_positive: bool, detect_negative: bool) -> None:
+        super().__init__()
+        self.detect_positive = detect_positive
+        self.detect_negative = detect_negative
+
+    def forward(self, input_tensor: torch.Tensor) -> torch.Tensor:
+        if self.detect_positive:
+            return torch.isposinf(input_tensor)
+        if self.detect_negative:
+            return torch.isneginf(input_tensor)
+        return torch.zeros_like(input_tensor, dtype=torch.bool)
+
+
+@register("IsInf", 10)
+def _(node, graph):
+    positive = bool(node.attributes.get("detect_positive", 1))
+    negative = bool(node.attributes.get("detect_negative", 1))
+    if positive and negative:
+        return onnx2torch_converter("", "IsInf", 10)(node, graph)
+    return OperationConverterResult(
+        torch_module=OnnxIsInfSigned(positive, negative),
+        onnx_mapping=OnnxMapping(inputs=node.input_values[:1], outputs=node.output_values),
+    )

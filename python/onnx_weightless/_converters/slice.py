@@ -1,0 +1,43 @@
+"""Slice indexing with a tuple of slices.
+
+onnx2torch's module indexes with a list of slices (``x[[slice(...), ...]]``), which torch warns
+it will one day read as advanced indexing. The subclass builds the same slices with onnx2torch's
+helper and indexes with tuples. A module being exported to ONNX keeps onnx2torch's forward, which
+emits a Slice node.
+"""
+
+from __future__ import annotations
+
+import torch
+from onnx2torch.node_converters.slice import OnnxSlice, _get_slices
+
+from .._adapter import OnnxMapping, OperationConverterResult
+from .registry import register
+
+
+class OnnxSliceTupleIndex(OnnxSlice):
+    def forward(
+        self,
+        input_tensor: torch.Tensor,
+        starts: torch.Tensor,
+        ends: torch.Tensor,
+        axes: torch.Tensor | None = None,
+        steps: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return super().forward(input_tensor, starts, ends, axes, steps)
+        flip_dims, pos_axes_slices, neg_axes_slices = _get_slices(starts, ends, axes, steps)
+        x = torch.flip(input_tensor, dims=flip_dims) if flip_dims else input_tensor
+        if pos_axes_slices:
+            x = x[tuple(pos_axes_slices)]
+        if neg_axes_slices:
+            x = x[tuple(neg_axes_slices)]
+        return x
+
+
+@register("Slice", 10, 11, 13, value_inputs=(1, 2, 3, 4))
+def _(node, graph):
+    return OperationConverterResult(
+        torch_module=OnnxSliceTupleIndex(),
+        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
+    )

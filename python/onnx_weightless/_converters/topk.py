@@ -1,0 +1,30 @@
+"""TopK with ONNX's tie order: of equal values, the lower index comes first.
+
+torch.topk makes no such promise (and does not keep it), so onnx2torch's module can return the
+indices of equal values in any order. A stable sort, cut to k, keeps them in input order.
+"""
+
+from __future__ import annotations
+
+import torch
+from onnx2torch.node_converters.topk import OnnxTopK
+
+from .._adapter import OnnxMapping, OperationConverterResult
+from .registry import register
+
+
+class OnnxTopKStable(OnnxTopK):
+    def forward(self, input_tensor: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        count = int(k.reshape(-1)[0])  # k is a value input: real even in a meta forward
+        values, indices = torch.sort(input_tensor, dim=self.dim, descending=self.largest, stable=True)
+        return values.narrow(self.dim, 0, count), indices.narrow(self.dim, 0, count)
+
+
+@register("TopK", 10, 11, value_inputs=(1,))
+def _(node, graph):
+    attributes = node.attributes
+    # A sorted output is a valid result for sorted=0 too.
+    module = OnnxTopKStable(dim=attributes.get("axis", -1), largest=attributes.get("largest", 1))
+    return OperationConverterResult(
+        torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
+    )
