@@ -279,6 +279,20 @@ def test_cast_like_float8(saturate, target):
     check_converter(model, {"x": x}, use_onnxruntime=False)
 
 
+@pytest.mark.parametrize("saturate", [0, 1])
+@pytest.mark.parametrize("source", [TensorProto.INT32, TensorProto.FLOAT8E5M2])
+def test_cast_like_float8_from_integer_or_float8(saturate, source):
+    # Integers and float8 values go to float8e4m3fn by Cast's rules too: 1000 overflows (NaN without
+    # saturation), and torch cannot clamp a float8 tensor.
+    x = np.array([0, 3, -5, 448, 1000, -1000], np.float32)
+    to_source = helper.make_node("Cast", ["x"], ["s"], to=source)
+    t = helper.make_tensor("t", TensorProto.FLOAT8E4M3FN, [1], [0.0])
+    node = helper.make_node("CastLike", ["s", "t"], ["y"], saturate=saturate)
+    cast_back = helper.make_node("Cast", ["y"], ["z"], to=TensorProto.FLOAT)
+    model = make_model([to_source, node, cast_back], [_info("x", x)], [_out("z")], [t], opset=19)
+    check_converter(model, {"x": x}, use_onnxruntime=False)
+
+
 @pytest.mark.parametrize("opset, mode", [(1, None), (13, None), (28, "DCR"), (28, "CRD")])
 def test_space_to_depth(opset, mode):
     x = np.random.default_rng(7).standard_normal((2, 3, 4, 6)).astype(np.float32)

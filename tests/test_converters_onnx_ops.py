@@ -125,6 +125,23 @@ def test_quantize_linear_float8(rng, elem, saturate):
         assert np.isnan(overflow).all()
 
 
+@pytest.mark.parametrize("elem", [TensorProto.FLOAT8E4M3FN, TensorProto.FLOAT8E4M3FNUZ, TensorProto.FLOAT8E5M2,
+                                  TensorProto.FLOAT8E5M2FNUZ])
+def test_quantize_linear_float8_unsaturated_rounding(elem):
+    # Values past the largest finite value that still round to it (448 < 460 < 464 for float8e4m3fn,
+    # 240 < 247 < 248 for e4m3fnuz, 57344 < 60000 < 61440 for the e5m2 types) are no overflow.
+    x = np.array([[240, 247, 250, 448, 460, -460, 470, 57344, 60000, -60000, 62000, 1.5]], np.float32)
+    zero = helper.make_tensor("zero", elem, [], [0.0])
+    model = node_model("QuantizeLinear", ["x", "scale", "zero"], {"x": x}, {"y": elem}, {"scale": np.array(1, np.float32)},
+                       opset=21, saturate=0)
+    model.graph.initializer.append(zero)
+    got = ow.convert(model, with_weights=True, strict=True)(torch.from_numpy(x)).to(torch.float32).numpy()
+    from onnx.reference import ReferenceEvaluator
+
+    expected = ReferenceEvaluator(model).run(None, {"x": x})[0].astype(np.float32)
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_quantize_linear_int4_unsupported(rng):
     x = rng.standard_normal((2, 4)).astype(np.float32)
     model = node_model("QuantizeLinear", ["x", "scale"], {"x": x}, {"y": TensorProto.INT4}, {"scale": np.array(0.5, np.float32)},

@@ -1,7 +1,7 @@
 """Our converter registry (see registry.py) and the modules that fill it.
 
-Every module of this package other than ``registry`` holds @register'ed converters; they are
-imported on the first lookup, so importing onnx_weightless stays cheap.
+Every module of this package other than ``registry`` is imported on the first lookup (so importing
+onnx_weightless stays cheap); all hold @register'ed converters but ``_common``, their shared helpers.
 """
 
 from __future__ import annotations

@@ -7,16 +7,13 @@ import math
 
 import torch
 import torch.nn.functional as F
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
-
-
-def _result(node: OnnxNode, module: nn.Module) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
 
 
 class OnnxTorchFunction(nn.Module, OnnxToTorchModule):
@@ -41,8 +38,8 @@ _FUNCTIONS = {"Sinh": "sinh", "Cosh": "cosh", "Asinh": "asinh", "Acosh": "acosh"
 @register("Asinh", 9, 22)
 @register("Acosh", 9, 22)
 @register("Atanh", 9, 22)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxTorchFunction(_FUNCTIONS[node.operation_type]))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxTorchFunction(_FUNCTIONS[node.operation_type]))
 
 
 class OnnxGelu(nn.Module, OnnxToTorchModule):
@@ -55,11 +52,11 @@ class OnnxGelu(nn.Module, OnnxToTorchModule):
 
 
 @register("Gelu", 20)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     approximate = node.attributes.get("approximate", "none")
     if approximate not in ("none", "tanh"):
         raise NotImplementedError(f"Gelu: approximate={approximate!r} is not supported (ONNX defines 'none' and 'tanh')")
-    return _result(node, OnnxGelu(approximate))
+    return converted(node, OnnxGelu(approximate))
 
 
 class OnnxMish(nn.Module, OnnxToTorchModule):
@@ -68,8 +65,8 @@ class OnnxMish(nn.Module, OnnxToTorchModule):
 
 
 @register("Mish", 18, 22)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxMish())
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxMish())
 
 
 class OnnxSwish(nn.Module, OnnxToTorchModule):
@@ -84,8 +81,8 @@ class OnnxSwish(nn.Module, OnnxToTorchModule):
 
 
 @register("Swish", 24)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxSwish(node.attributes.get("alpha", 1.0)))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxSwish(node.attributes.get("alpha", 1.0)))
 
 
 class OnnxThresholdedRelu(nn.Module, OnnxToTorchModule):
@@ -100,8 +97,8 @@ class OnnxThresholdedRelu(nn.Module, OnnxToTorchModule):
 
 
 @register("ThresholdedRelu", 10, 22)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxThresholdedRelu(node.attributes.get("alpha", 1.0)))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxThresholdedRelu(node.attributes.get("alpha", 1.0)))
 
 
 class OnnxShrink(nn.Module, OnnxToTorchModule):
@@ -119,8 +116,8 @@ class OnnxShrink(nn.Module, OnnxToTorchModule):
 
 
 @register("Shrink", 9)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxShrink(node.attributes.get("lambd", 0.5), node.attributes.get("bias", 0.0)))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxShrink(node.attributes.get("lambd", 0.5), node.attributes.get("bias", 0.0)))
 
 
 class OnnxHardmax(nn.Module, OnnxToTorchModule):
@@ -144,10 +141,10 @@ class OnnxHardmax(nn.Module, OnnxToTorchModule):
 
 
 @register("Hardmax", 1, 11)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxHardmax(node.attributes.get("axis", 1), flatten=True))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxHardmax(node.attributes.get("axis", 1), flatten=True))
 
 
 @register("Hardmax", 13)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return _result(node, OnnxHardmax(node.attributes.get("axis", -1), flatten=False))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxHardmax(node.attributes.get("axis", -1), flatten=False))

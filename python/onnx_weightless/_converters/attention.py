@@ -6,18 +6,14 @@ from __future__ import annotations
 import math
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
 from .._dtypes import torch_dtype
+from ._common import converted, rotate_pairs, split_heads
 from .registry import register
-
-
-def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """[batch, sequence, heads * size] -> [batch, heads, sequence, size]."""
-    return x.reshape(x.shape[0], x.shape[1], heads, -1).transpose(1, 2)
 
 
 def _allowed_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -117,9 +113,9 @@ class OnnxAttention(nn.Module, OnnxToTorchModule):
         if three_d:
             if self.q_num_heads is None or self.kv_num_heads is None:
                 raise ValueError("Attention with 3-D inputs needs the q_num_heads and kv_num_heads attributes")
-            query = _split_heads(query, self.q_num_heads)
-            key = _split_heads(key, self.kv_num_heads)
-            value = _split_heads(value, self.kv_num_heads)
+            query = split_heads(query, self.q_num_heads)
+            key = split_heads(key, self.kv_num_heads)
+            value = split_heads(value, self.kv_num_heads)
         if (past_key is None) != (past_value is None):
             raise ValueError("Attention: past_key and past_value must be given together")
         past_length = 0 if past_key is None else past_key.shape[2]
@@ -181,16 +177,16 @@ def _attention(node: OnnxNode, version: int) -> OperationConverterResult:
         pad_short_mask=version >= 24,
         **windows,
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 @register("Attention", 23)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return _attention(node, 23)
 
 
 @register("Attention", 24, 25)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     # 24 adds nonpad_kv_seqlen and short masks; 25 adds left/right_window_size (absent before).
     return _attention(node, 24)
 
@@ -219,26 +215,16 @@ class OnnxRotaryEmbedding(nn.Module, OnnxToTorchModule):
         if position_ids is not None:
             cos_cache, sin_cache = cos_cache[position_ids], sin_cache[position_ids]
         cos, sin = cos_cache.unsqueeze(2), sin_cache.unsqueeze(2)  # [batch, sequence, 1, rotary_dim / 2]
-        if self.interleaved:
-            first, second = rotated[..., 0::2], rotated[..., 1::2]
-        else:
-            first, second = rotated.chunk(2, dim=-1)
-        real = cos * first - sin * second
-        imaginary = sin * first + cos * second
-        if self.interleaved:
-            rotated = torch.stack((real, imaginary), dim=-1).flatten(-2)
-        else:
-            rotated = torch.cat((real, imaginary), dim=-1)
-        result = torch.cat((rotated, kept), dim=-1)
+        result = torch.cat((rotate_pairs(rotated, cos, sin, self.interleaved), kept), dim=-1)
         return result.reshape(x.shape) if x.dim() == 3 else result.transpose(1, 2)
 
 
 @register("RotaryEmbedding", 23)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
     module = OnnxRotaryEmbedding(
         interleaved=bool(attributes.get("interleaved", 0)),
         rotary_dim=attributes.get("rotary_embedding_dim", 0),
         num_heads=attributes.get("num_heads"),
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)

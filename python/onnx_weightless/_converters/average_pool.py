@@ -8,16 +8,14 @@ a dilated all-ones kernel, over the padded input and over a mask of the counted 
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
-from onnx2torch.node_converters.registry import get_converter
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, onnx2torch_convert, pads_per_axis, window_end
 from .registry import register
 
 _CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -47,20 +45,13 @@ class OnnxAveragePoolDilated(nn.Module, OnnxToTorchModule):
 
     def _layout(self, size: int, axis: int) -> tuple[int, int, int]:
         """(pad before, pad after, extra positions past the end) along spatial ``axis``."""
-        span = (self.kernel[axis] - 1) * self.dilations[axis] + 1
-        stride = self.strides[axis]
-        if self.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            total = max((math.ceil(size / stride) - 1) * stride + span - size, 0)
-            small, large = total // 2, total - total // 2
-            return (small, large, 0) if self.auto_pad == "SAME_UPPER" else (large, small, 0)
-        begin, end = (0, 0) if self.auto_pad == "VALID" else (self.pads[axis], self.pads[len(self.kernel) + axis])
-        reach = size + begin + end - span
-        if not self.ceil_mode:
+        kernel, stride, dilation = self.kernel[axis], self.strides[axis], self.dilations[axis]
+        ((begin, end),) = pads_per_axis(
+            self.auto_pad, self.pads[axis :: len(self.kernel)], [size], [kernel], [stride], [dilation]
+        )
+        if not self.ceil_mode or self.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
             return begin, end, 0
-        outputs = math.ceil(reach / stride) + 1
-        if (outputs - 1) * stride >= size + begin:  # a window may not start in the end padding
-            outputs -= 1
-        return begin, end, max((outputs - 1) * stride + span - (size + begin + end), 0)
+        return begin, end, max(window_end(size, begin, end, (kernel - 1) * dilation + 1, stride, True) - end, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         spatial = x.shape[2:]
@@ -91,7 +82,7 @@ def _convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         raise NotImplementedError(f"AveragePool with {rank} spatial dimensions is not supported (1 to 3)")
     fits_torch = pads[:rank] == pads[rank:] and all(p <= k // 2 for p, k in zip(pads, kernel))  # torch's limits
     if all(d == 1 for d in dilations) and auto_pad in ("NOTSET", "VALID") and fits_torch:
-        return get_converter(operation_type="AveragePool", version=11, domain="")(node, graph)
+        return onnx2torch_convert(node, graph, 11)
     module = OnnxAveragePoolDilated(
         kernel,
         strides=list(attributes.get("strides", [1] * rank)),
@@ -101,7 +92,7 @@ def _convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         ceil_mode=attributes.get("ceil_mode", 0) == 1,
         count_include_pad=attributes.get("count_include_pad", 0) == 1,
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 register("AveragePool", 19, 22)(_convert)

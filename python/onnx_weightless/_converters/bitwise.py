@@ -8,11 +8,12 @@ shift of unsigned types clears the bits the arithmetic shift fills in.
 from __future__ import annotations
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 _SIGNED = {
@@ -21,10 +22,6 @@ _SIGNED = {
     torch.uint32: torch.int32,
     torch.uint64: torch.int64,
 }
-
-
-def _result(node: OnnxNode, module: nn.Module) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
 
 
 class OnnxBitwise(nn.Module, OnnxToTorchModule):
@@ -45,7 +42,7 @@ _BINARY = {"BitwiseAnd": "bitwise_and", "BitwiseOr": "bitwise_or", "BitwiseXor":
 @register("BitwiseOr", 18)
 @register("BitwiseXor", 18)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxBitwise(_BINARY[node.operation_type]))
+    return converted(node, OnnxBitwise(_BINARY[node.operation_type]))
 
 
 class OnnxBitwiseNot(nn.Module, OnnxToTorchModule):
@@ -58,7 +55,7 @@ class OnnxBitwiseNot(nn.Module, OnnxToTorchModule):
 
 @register("BitwiseNot", 18)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxBitwiseNot())
+    return converted(node, OnnxBitwiseNot())
 
 
 class OnnxBitShift(nn.Module, OnnxToTorchModule):
@@ -95,4 +92,4 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     direction = node.attributes.get("direction")
     if direction not in ("LEFT", "RIGHT"):
         raise NotImplementedError(f"BitShift: direction={direction!r}")
-    return _result(node, OnnxBitShift(left=direction == "LEFT"))
+    return converted(node, OnnxBitShift(left=direction == "LEFT"))

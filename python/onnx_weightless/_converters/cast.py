@@ -17,13 +17,13 @@ from collections.abc import Callable
 import torch
 from onnx import TensorProto
 from onnx2torch.node_converters.cast import TENSOR_TYPE_TO_TORCH_TYPE
-from onnx2torch.node_converters.registry import get_converter
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
 from .._dtypes import onnx_dtype_name, torch_dtype
+from ._common import FLOAT8_DTYPES, converted, onnx2torch_convert, to_float8
 from .registry import register
 
 _TARGETS = frozenset(
@@ -34,9 +34,6 @@ _TARGETS = frozenset(
         "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
     )
 )
-_FLOAT8 = (torch.float8_e4m3fn, torch.float8_e4m3fnuz, torch.float8_e5m2, torch.float8_e5m2fnuz)
-# Beyond this, float8e4m3fn rounds past its largest value 448 (halfway to 480, the tie going to 448).
-_E4M3FN_OVERFLOW = 464.0
 
 
 class OnnxCastSaturate(nn.Module, OnnxToTorchModule):
@@ -48,18 +45,7 @@ class OnnxCastSaturate(nn.Module, OnnxToTorchModule):
         self.saturate = saturate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.dtype not in _FLOAT8:
-            return x.to(self.dtype)
-        if not x.is_floating_point() or x.dtype in _FLOAT8:
-            # float32 holds every float8 value, and integers beyond its exact range are out of range anyway.
-            x = x.to(torch.float32)
-        largest = torch.finfo(self.dtype).max
-        if self.saturate:
-            return x.clamp(-largest, largest).to(self.dtype)
-        if self.dtype == torch.float8_e4m3fn:
-            # torch saturates here; the spec wants NaN.
-            return torch.where(x.abs() > _E4M3FN_OVERFLOW, torch.nan, x).to(self.dtype)
-        return x.to(self.dtype)  # torch gives inf (e5m2) or NaN (FNUZ), as the spec does
+        return to_float8(x, self.dtype, self.saturate) if self.dtype in FLOAT8_DTYPES else x.to(self.dtype)
 
 
 def _cast_converter(version: int) -> Callable[[OnnxNode, OnnxGraph], OperationConverterResult]:
@@ -70,9 +56,9 @@ def _cast_converter(version: int) -> Callable[[OnnxNode, OnnxGraph], OperationCo
                 f"Cast-{version} to={onnx_dtype_name(target)} is not supported: torch cannot compute in that type"
             )
         if target in TENSOR_TYPE_TO_TORCH_TYPE:
-            return get_converter(operation_type="Cast", version=13, domain="")(node, graph)
+            return onnx2torch_convert(node, graph, 13)
         module = OnnxCastSaturate(torch_dtype(target), saturate=node.attributes.get("saturate", 1) == 1)
-        return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+        return converted(node, module)
 
     return convert
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 _DOMAIN = "com.microsoft"
@@ -63,31 +64,27 @@ class BiasSplitGelu(nn.Module, OnnxToTorchModule):
         return left * F.gelu(right)
 
 
-def _result(module: nn.Module, node: OnnxNode) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
-
-
 @register("Gelu", 1, domain=_DOMAIN)
 @register("BiasGelu", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(BiasGeluActivation("none"), node)
+    return converted(node, BiasGeluActivation("none"))
 
 
 @register("FastGelu", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(BiasGeluActivation("tanh"), node)
+    return converted(node, BiasGeluActivation("tanh"))
 
 
 @register("QuickGelu", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(QuickGelu(node.attributes.get("alpha", _QUICK_GELU_ALPHA)), node)
+    return converted(node, QuickGelu(node.attributes.get("alpha", _QUICK_GELU_ALPHA)))
 
 
 @register("BiasAdd", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(BiasAdd(), node)
+    return converted(node, BiasAdd())
 
 
 @register("BiasSplitGelu", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(BiasSplitGelu(), node)
+    return converted(node, BiasSplitGelu())

@@ -24,21 +24,16 @@ from __future__ import annotations
 import math
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, given, rotate_pairs, split_heads
 from .registry import register
 
 _DOMAIN = "com.microsoft"
 _MASK_FILTER_VALUE = -10000.0
-
-
-def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
-    """[B, S, N*H] -> [B, N, S, H]."""
-    batch, sequence, hidden = x.shape
-    return x.reshape(batch, sequence, num_heads, hidden // num_heads).transpose(1, 2)
 
 
 def merge_heads(x: torch.Tensor) -> torch.Tensor:
@@ -192,36 +187,32 @@ def _unsupported(node: OnnxNode, attribute: str) -> None:
         raise NotImplementedError(f"com.microsoft::{node.operation_type} with {attribute}={value} is not supported")
 
 
-def _given(node: OnnxNode, position: int) -> bool:
-    return len(node.input_values) > position and bool(node.input_values[position])
-
-
 @register("Attention", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     for attribute in ("do_rotary", "past_present_share_buffer"):
         _unsupported(node, attribute)
-    if _given(node, 6):
+    if given(node.input_values, 6):
         raise NotImplementedError("com.microsoft::Attention with a past_sequence_length input is not supported")
     module = PackedQkvAttention(
         node.attributes.get("qkv_hidden_sizes") or None, outputs=len(node.output_values), **_common(node)
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 @register("MultiHeadAttention", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     for position, name in ((8, "past_sequence_length"), (9, "cache_indirection")):
-        if _given(node, position):
+        if given(node.input_values, position):
             raise NotImplementedError(f"com.microsoft::MultiHeadAttention with a {name} input is not supported")
-    if not _given(node, 1):
+    if not given(node.input_values, 1):
         raise NotImplementedError(
             "com.microsoft::MultiHeadAttention with packed query, key and value is not supported "
             "(onnxruntime's CPU kernel has no reference for it either)"
         )
-    if len(node.output_values) > 3 and node.output_values[3]:
+    if given(node.output_values, 3):
         raise NotImplementedError("com.microsoft::MultiHeadAttention's qk output is not supported")
     module = MultiHeadAttention(outputs=len(node.output_values), **_common(node))
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 class RotaryEmbedding(nn.Module, OnnxToTorchModule):
@@ -253,16 +244,7 @@ class RotaryEmbedding(nn.Module, OnnxToTorchModule):
         cos, sin = cos_cache[positions][:, None], sin_cache[positions][:, None]  # [B, 1, S, R/2]
         rotary_dim = self.rotary_dim or 2 * cos_cache.shape[-1]
         rotated, kept = x[..., :rotary_dim], x[..., rotary_dim:]
-        if self.interleaved:
-            first, second = rotated[..., 0::2], rotated[..., 1::2]
-        else:
-            first, second = rotated.chunk(2, dim=-1)
-        first, second = first * cos - second * sin, second * cos + first * sin
-        if self.interleaved:
-            rotated = torch.stack([first, second], dim=-1).flatten(-2)
-        else:
-            rotated = torch.cat([first, second], dim=-1)
-        result = torch.cat([rotated, kept], dim=-1)
+        result = torch.cat([rotate_pairs(rotated, cos, sin, self.interleaved), kept], dim=-1)
         return merge_heads(result) if merged else result
 
     def extra_repr(self) -> str:
@@ -278,4 +260,4 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         attributes.get("rotary_embedding_dim", 0),
         bool(attributes.get("interleaved", 0)),
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)

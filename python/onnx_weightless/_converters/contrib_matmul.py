@@ -15,11 +15,12 @@ Semantics (checked against onnxruntime's CPU kernels):
 from __future__ import annotations
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxMapping, OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OnnxMapping, OperationConverterResult
+from ._common import converted, given
 from .registry import register
 
 _DOMAIN = "com.microsoft"
@@ -109,7 +110,7 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         bool(attributes.get("transBatchA", 0)),
         bool(attributes.get("transBatchB", 0)),
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 @register("MatMulNBits", 1, domain=_DOMAIN)
@@ -118,12 +119,11 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     bits = attributes.get("bits", 4)
     if bits not in _SUPPORTED_BITS:
         raise NotImplementedError(f"com.microsoft::MatMulNBits with bits={bits} is not supported")
-    inputs = list(node.input_values) + [""] * (6 - len(node.input_values))
-    if inputs[4]:
+    if given(node.input_values, 4):
         # Act-order (g_idx) models reorder K; onnxruntime itself deprecates the input.
         raise NotImplementedError("com.microsoft::MatMulNBits with a g_idx input is not supported")
     module = MatMulNBits(attributes["K"], attributes["N"], bits, attributes["block_size"])
-    used = inputs[:4] + inputs[5:]  # without g_idx
+    used = list(node.input_values[:4] + node.input_values[5:])  # without g_idx
     while not used[-1]:
         used.pop()
     return OperationConverterResult(torch_module=module, onnx_mapping=OnnxMapping(tuple(used), node.output_values))

@@ -18,31 +18,17 @@ Semantics (checked against onnxruntime's CPU kernels):
 from __future__ import annotations
 
 import torch
-from onnx import TensorProto
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
-from .._dtypes import torch_dtype
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, normalize, stash_dtype
 from .registry import register
 
 _DOMAIN = "com.microsoft"
 _FUSED_EPSILON = 1e-12  # onnxruntime's default for the fused Skip* and Embed* ops
 _LAYER_NORM_EPSILON = 1e-5
-
-
-def normalize(
-    x: torch.Tensor, axis: int, epsilon: float, rms: bool, stash: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """(x normalized over axes [axis, rank) in x's dtype, mean or None if ``rms``, 1/std), the
-    statistics computed in ``stash`` with the reduced axes kept."""
-    dims = tuple(range(axis % x.dim(), x.dim()))
-    stashed = x.to(stash)
-    mean = None if rms else stashed.mean(dim=dims, keepdim=True)
-    centred = stashed if mean is None else stashed - mean
-    inv_std = torch.rsqrt(centred.square().mean(dim=dims, keepdim=True) + epsilon)
-    return (centred * inv_std).to(x.dtype), mean, inv_std
 
 
 def _stash_for(x: torch.Tensor) -> torch.dtype:
@@ -151,29 +137,25 @@ class EmbedLayerNorm(_OutputCount):
         return self._select((y, mask_index, embedding))
 
 
-def _result(module: nn.Module, node: OnnxNode) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
-
-
 @register("SkipLayerNormalization", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     epsilon = node.attributes.get("epsilon", _FUSED_EPSILON)
-    return _result(SkipLayerNorm(epsilon, len(node.output_values)), node)
+    return converted(node, SkipLayerNorm(epsilon, len(node.output_values)))
 
 
 @register("SkipSimplifiedLayerNormalization", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     epsilon = node.attributes.get("epsilon", _FUSED_EPSILON)
-    return _result(SkipSimplifiedLayerNorm(epsilon, len(node.output_values)), node)
+    return converted(node, SkipSimplifiedLayerNorm(epsilon, len(node.output_values)))
 
 
 def _stashed(node: OnnxNode, rms: bool) -> OperationConverterResult:
     attributes = node.attributes
-    stash = torch_dtype(attributes.get("stash_type", TensorProto.FLOAT))
     module = StashedLayerNorm(
-        attributes.get("axis", -1), attributes.get("epsilon", _LAYER_NORM_EPSILON), stash, rms, len(node.output_values)
+        attributes.get("axis", -1), attributes.get("epsilon", _LAYER_NORM_EPSILON), stash_dtype(node), rms,
+        len(node.output_values),
     )
-    return _result(module, node)
+    return converted(node, module)
 
 
 # Default domain, version 1: resolved for models whose opset has no ONNX schema of that name.
@@ -190,4 +172,4 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
 @register("EmbedLayerNormalization", 1, domain=_DOMAIN)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     epsilon = node.attributes.get("epsilon", _FUSED_EPSILON)
-    return _result(EmbedLayerNorm(epsilon, len(node.output_values)), node)
+    return converted(node, EmbedLayerNorm(epsilon, len(node.output_values)))

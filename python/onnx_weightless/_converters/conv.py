@@ -9,23 +9,17 @@ weight and bias as inputs and following the ONNX padding rules exactly.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
+from onnx2torch.onnx_node import OnnxNode
 from torch import nn
 
-from .._adapter import OnnxMapping, OperationConverterResult, onnx2torch_converter
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, onnx2torch_convert, pads_per_axis, split_total_pad
 from .registry import register
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-
-
-def _same_pads(total: int, upper: bool) -> tuple[int, int]:
-    """(begin, end) for a SAME auto_pad: the odd unit goes at the end (UPPER) or the start (LOWER)."""
-    small, large = total // 2, total - total // 2
-    return (small, large) if upper else (large, small)
 
 
 class OnnxConvFunctional(nn.Module):
@@ -36,21 +30,9 @@ class OnnxConvFunctional(nn.Module):
         self.strides, self.dilations, self.group = list(strides), list(dilations), group
         self.pads, self.auto_pad = list(pads), auto_pad
 
-    def _pads(self, spatial: list[int], kernel: list[int]) -> list[tuple[int, int]]:
-        rank = len(spatial)
-        if self.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            pads = []
-            for size, k, stride, dilation in zip(spatial, kernel, self.strides, self.dilations):
-                total = max(0, (math.ceil(size / stride) - 1) * stride + (k - 1) * dilation + 1 - size)
-                pads.append(_same_pads(total, self.auto_pad == "SAME_UPPER"))
-            return pads
-        if self.auto_pad == "VALID":
-            return [(0, 0)] * rank
-        return list(zip(self.pads[:rank], self.pads[rank:]))
-
     def forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         rank = x.dim() - 2
-        pads = self._pads(list(x.shape[2:]), list(weight.shape[2:]))
+        pads = pads_per_axis(self.auto_pad, self.pads, x.shape[2:], weight.shape[2:], self.strides, self.dilations)
         if all(begin == end for begin, end in pads):
             padding = [begin for begin, _ in pads]
         else:
@@ -83,7 +65,7 @@ class OnnxConvTransposeFunctional(nn.Module):
             spatial, kernel, self.strides, self.dilations, self.output_padding, targets
         ):
             total = stride * (size - 1) + extra + (k - 1) * dilation + 1 - target
-            pads.append(_same_pads(total, self.auto_pad == "SAME_UPPER"))
+            pads.append(split_total_pad(total, self.auto_pad == "SAME_UPPER"))
         return pads
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -98,7 +80,7 @@ class OnnxConvTransposeFunctional(nn.Module):
         return out
 
 
-def _spatial_rank(node, graph) -> int:
+def _spatial_rank(node: OnnxNode, graph: OnnxGraph) -> int:
     """From kernel_shape, else the weight's rank (initializer or inferred shape), else pads."""
     attributes = node.attributes
     if "kernel_shape" in attributes:
@@ -112,7 +94,7 @@ def _spatial_rank(node, graph) -> int:
     return len(attributes.get("pads", [])) // 2
 
 
-def _onnx2torch_handles(node, graph) -> bool:
+def _onnx2torch_handles(node: OnnxNode, graph: OnnxGraph) -> bool:
     constant_inputs = all(name in graph.initializers for name in node.input_values[1:] if name)
     if node.operation_type == "Conv" or not constant_inputs:
         return constant_inputs
@@ -125,9 +107,9 @@ def _onnx2torch_handles(node, graph) -> bool:
 
 @register("Conv", 1, 11)
 @register("ConvTranspose", 1, 11)
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     if _onnx2torch_handles(node, graph):
-        return onnx2torch_converter("", node.operation_type, 11)(node, graph)
+        return onnx2torch_convert(node, graph, 11)
     attributes = node.attributes
     rank = _spatial_rank(node, graph)
     if rank not in _CONV:
@@ -148,6 +130,4 @@ def _(node, graph):
         module = OnnxConvTransposeFunctional(
             *common, attributes.get("output_padding", [0] * rank), attributes.get("output_shape")
         )
-    return OperationConverterResult(
-        torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
-    )
+    return converted(node, module)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.cumsum import OnnxCumSum
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OperationConverterResult, OnnxMapping
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -22,11 +24,9 @@ class OnnxCumSumKeepingType(OnnxCumSum):
 
 
 @register("CumSum", 11, 14, value_inputs=(1,))
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
     module = OnnxCumSumKeepingType(
         exclusive=bool(attributes.get("exclusive", 0)), reverse=bool(attributes.get("reverse", 0))
     )
-    return OperationConverterResult(
-        torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
-    )
+    return converted(node, module)

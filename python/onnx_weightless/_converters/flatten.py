@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 
 import torch
+from onnx2torch.onnx_node import OnnxNode
 from torch import nn
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -28,8 +30,5 @@ class OnnxFlatten2D(nn.Module):
 
 
 @register("Flatten", 1, 9, 11, 13)
-def _(node, graph):
-    return OperationConverterResult(
-        torch_module=OnnxFlatten2D(node.attributes.get("axis", 1)),
-        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxFlatten2D(node.attributes.get("axis", 1)))

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.gather import OnnxGatherElements
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -19,8 +21,5 @@ class OnnxGatherElementsWrapping(OnnxGatherElements):
 
 
 @register("GatherElements", 11, 13)
-def _(node, graph):
-    return OperationConverterResult(
-        torch_module=OnnxGatherElementsWrapping(axis=node.attributes.get("axis", 0)),
-        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxGatherElementsWrapping(axis=node.attributes.get("axis", 0)))

@@ -9,16 +9,13 @@ time; the planner keeps them real when they are constants.
 from __future__ import annotations
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
-
-
-def _result(node: OnnxNode, module: nn.Module) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
 
 
 def _device(*tensors: torch.Tensor) -> torch.device:
@@ -47,7 +44,7 @@ class OnnxTrilu(nn.Module, OnnxToTorchModule):
 
 @register("Trilu", 14, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxTrilu(bool(node.attributes.get("upper", 1))))
+    return converted(node, OnnxTrilu(bool(node.attributes.get("upper", 1))))
 
 
 # ONNX reduction name -> torch.scatter_reduce's (None: plain assignment).
@@ -79,17 +76,17 @@ def _scatter_elements(node: OnnxNode, reductions: tuple[str, ...]) -> OnnxScatte
 @register("Scatter", 9, 11)
 @register("ScatterElements", 11, 13)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, _scatter_elements(node, ("none",)))
+    return converted(node, _scatter_elements(node, ("none",)))
 
 
 @register("ScatterElements", 16)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, _scatter_elements(node, ("none", "add", "mul")))
+    return converted(node, _scatter_elements(node, ("none", "add", "mul")))
 
 
 @register("ScatterElements", 18)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, _scatter_elements(node, tuple(_SCATTER_REDUCTIONS)))
+    return converted(node, _scatter_elements(node, tuple(_SCATTER_REDUCTIONS)))
 
 
 class OnnxOneHot(nn.Module, OnnxToTorchModule):
@@ -115,12 +112,12 @@ class OnnxOneHot(nn.Module, OnnxToTorchModule):
 @register("OneHot", 9, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     # Before version 11, negative indices are out of range.
-    return _result(node, OnnxOneHot(node.attributes.get("axis", -1), negative_indices=False))
+    return converted(node, OnnxOneHot(node.attributes.get("axis", -1), negative_indices=False))
 
 
 @register("OneHot", 11, 28, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxOneHot(node.attributes.get("axis", -1), negative_indices=True))
+    return converted(node, OnnxOneHot(node.attributes.get("axis", -1), negative_indices=True))
 
 
 class OnnxCompress(nn.Module, OnnxToTorchModule):
@@ -138,7 +135,7 @@ class OnnxCompress(nn.Module, OnnxToTorchModule):
 
 @register("Compress", 9, 11, 28, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxCompress(node.attributes.get("axis")))
+    return converted(node, OnnxCompress(node.attributes.get("axis")))
 
 
 class OnnxReverseSequence(nn.Module, OnnxToTorchModule):
@@ -170,7 +167,7 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         raise NotImplementedError(
             f"ReverseSequence: batch_axis={batch_axis}, time_axis={time_axis} (one must be 0, the other 1)"
         )
-    return _result(node, OnnxReverseSequence(batch_axis, time_axis))
+    return converted(node, OnnxReverseSequence(batch_axis, time_axis))
 
 
 class OnnxCumProd(nn.Module, OnnxToTorchModule):
@@ -195,4 +192,4 @@ class OnnxCumProd(nn.Module, OnnxToTorchModule):
 @register("CumProd", 26, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
-    return _result(node, OnnxCumProd(bool(attributes.get("exclusive", 0)), bool(attributes.get("reverse", 0))))
+    return converted(node, OnnxCumProd(bool(attributes.get("exclusive", 0)), bool(attributes.get("reverse", 0))))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.isinf import OnnxIsInf
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult, onnx2torch_converter
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, onnx2torch_convert
 from .registry import register
 
 
@@ -28,12 +30,9 @@ class OnnxIsInfSigned(OnnxIsInf):
 
 
 @register("IsInf", 10)
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     positive = bool(node.attributes.get("detect_positive", 1))
     negative = bool(node.attributes.get("detect_negative", 1))
     if positive and negative:
-        return onnx2torch_converter("", "IsInf", 10)(node, graph)
-    return OperationConverterResult(
-        torch_module=OnnxIsInfSigned(positive, negative),
-        onnx_mapping=OnnxMapping(inputs=node.input_values[:1], outputs=node.output_values),
-    )
+        return onnx2torch_convert(node, graph, 10)
+    return converted(node, OnnxIsInfSigned(positive, negative))

@@ -8,11 +8,11 @@ onnx2torch's converter, and with it its nn.LayerNorm modules and parameter names
 from __future__ import annotations
 
 import torch
-from onnx import TensorProto
+from onnx2torch.onnx_node import OnnxNode
 from torch import nn
 
-from .._adapter import OnnxMapping, OperationConverterResult, onnx2torch_converter
-from .._dtypes import torch_dtype
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, given, normalize, onnx2torch_convert, stash_dtype
 from .registry import register
 
 
@@ -28,28 +28,17 @@ class LayerNormWithStatistics(nn.Module):
     def forward(
         self, x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        axis = self.axis % x.dim()
-        dims = tuple(range(axis, x.dim()))
-        stashed = x.to(self.stash_dtype)
-        mean = stashed.mean(dim=dims, keepdim=True)
-        variance = (stashed - mean).square().mean(dim=dims, keepdim=True)
-        inv_std = torch.rsqrt(variance + self.epsilon)
-        y = ((stashed - mean) * inv_std).to(x.dtype) * scale
+        normalized, mean, inv_std = normalize(x, self.axis, self.epsilon, rms=False, stash=self.stash_dtype)
+        y = normalized * scale
         if bias is not None:
             y = y + bias
         return y, mean, inv_std
 
 
 @register("LayerNormalization", 17)
-def _(node, graph):
-    produced = [name for name in node.output_values[1:] if name]
-    if not produced:
-        return onnx2torch_converter("", "LayerNormalization", 17)(node, graph)
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    if not (given(node.output_values, 1) or given(node.output_values, 2)):
+        return onnx2torch_convert(node, graph, 17)
     attributes = node.attributes
-    stash_type = attributes.get("stash_type", TensorProto.FLOAT)
-    module = LayerNormWithStatistics(
-        attributes.get("axis", -1), attributes.get("epsilon", 1e-5), torch_dtype(stash_type)
-    )
-    return OperationConverterResult(
-        torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
-    )
+    module = LayerNormWithStatistics(attributes.get("axis", -1), attributes.get("epsilon", 1e-5), stash_dtype(node))
+    return converted(node, module)

@@ -15,9 +15,11 @@ import math
 
 import torch
 import torch.nn.functional as F
+from onnx2torch.onnx_node import OnnxNode
 from torch import nn
 
-from .._adapter import OnnxMapping, OperationConverterResult, onnx2torch_converter
+from .._adapter import OnnxGraph, OnnxMapping, OperationConverterResult
+from ._common import given, onnx2torch_convert, window_end
 from .registry import register
 
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -32,29 +34,14 @@ class OnnxMaxPoolPadded(nn.Module):
         self.pads, self.ceil_mode = list(pads), ceil_mode
         self.with_indices, self.column_major = with_indices, column_major
 
-    def _lengths(self, spatial: list[int]) -> list[int]:
-        """Output sizes: with ceil_mode, a window must start inside the input or the begin padding."""
-        rank = len(spatial)
-        lengths = []
-        for size, kernel, stride, dilation, begin, end in zip(
-            spatial, self.kernel, self.strides, self.dilations, self.pads[:rank], self.pads[rank:]
-        ):
-            span = size + begin + end - ((kernel - 1) * dilation + 1)
-            length = (math.ceil(span / stride) if self.ceil_mode else span // stride) + 1
-            if self.ceil_mode and (length - 1) * stride >= size + begin:
-                length -= 1
-            lengths.append(length)
-        return lengths
-
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         spatial = list(x.shape[2:])
         rank = len(spatial)
         begins = self.pads[:rank]
-        # End pads that make exactly the ONNX windows fit (negative ones crop what no window reads).
         ends = [
-            (length - 1) * stride + (kernel - 1) * dilation + 1 - size - begin
-            for length, stride, kernel, dilation, size, begin in zip(
-                self._lengths(spatial), self.strides, self.kernel, self.dilations, spatial, begins
+            window_end(size, begin, end, (kernel - 1) * dilation + 1, stride, self.ceil_mode)
+            for size, begin, end, kernel, dilation, stride in zip(
+                spatial, begins, self.pads[rank:], self.kernel, self.dilations, self.strides
             )
         ]
         lowest = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
@@ -83,7 +70,7 @@ class OnnxMaxPoolPadded(nn.Module):
         return index + planes * math.prod(spatial)
 
 
-def _needs_padding_module(node) -> bool:
+def _needs_padding_module(node: OnnxNode) -> bool:
     attributes = node.attributes
     kernel = attributes["kernel_shape"]
     rank = len(kernel)
@@ -96,12 +83,12 @@ def _needs_padding_module(node) -> bool:
 
 
 @register("MaxPool", 8, 10, 11, 12)
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
-    with_indices = len(node.output_values) > 1 and bool(node.output_values[1])
+    with_indices = given(node.output_values, 1)
     auto_pad = attributes.get("auto_pad", "NOTSET")
     if auto_pad not in ("NOTSET", "VALID") or not (with_indices or _needs_padding_module(node)):
-        return onnx2torch_converter("", "MaxPool", 12)(node, graph)
+        return onnx2torch_convert(node, graph, 12)
     kernel = attributes["kernel_shape"]
     rank = len(kernel)
     module = OnnxMaxPoolPadded(

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import torch
-from .._adapter import OnnxMapping, OperationConverterResult
+from onnx2torch.onnx_node import OnnxNode
+
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 from .unsigned import OnnxModUnsigned
 
@@ -18,8 +21,5 @@ class OnnxModSignedZero(OnnxModUnsigned):
 
 
 @register("Mod", 28)
-def _(node, graph):
-    return OperationConverterResult(
-        torch_module=OnnxModSignedZero(fmod=node.attributes.get("fmod", 0)),
-        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxModSignedZero(fmod=node.attributes.get("fmod", 0)))

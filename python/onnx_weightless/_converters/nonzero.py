@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.nonzero import OnnxNonZero
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -20,8 +22,5 @@ class OnnxNonZeroTransposed(OnnxNonZero):
 
 
 @register("NonZero", 13, value_inputs=(0,))
-def _(node, graph):
-    return OperationConverterResult(
-        torch_module=OnnxNonZeroTransposed(),
-        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxNonZeroTransposed())

@@ -4,21 +4,13 @@ MeanVarianceNormalization. Scales and biases are forward inputs, so they may be 
 from __future__ import annotations
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
-from .._dtypes import torch_dtype
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, stash_dtype
 from .registry import register
-
-
-def _stash_dtype(node: OnnxNode) -> torch.dtype:
-    """The dtype ``stash_type`` (default 1, float32) asks the statistics to be computed in."""
-    dtype = torch_dtype(node.attributes.get("stash_type", 1))
-    if not dtype.is_floating_point:
-        raise NotImplementedError(f"{node.operation_type}: stash_type {node.attributes['stash_type']} is not a float type")
-    return dtype
 
 
 class OnnxGroupNormalization(nn.Module, OnnxToTorchModule):
@@ -47,18 +39,18 @@ class OnnxGroupNormalization(nn.Module, OnnxToTorchModule):
 
 
 @register("GroupNormalization", 18)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     # Version 18: scale and bias per group, statistics in X's dtype.
     module = OnnxGroupNormalization(node.attributes["num_groups"], node.attributes.get("epsilon", 1e-5), True, None)
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 @register("GroupNormalization", 21)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     module = OnnxGroupNormalization(
-        node.attributes["num_groups"], node.attributes.get("epsilon", 1e-5), False, _stash_dtype(node)
+        node.attributes["num_groups"], node.attributes.get("epsilon", 1e-5), False, stash_dtype(node)
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 class OnnxRMSNormalization(nn.Module, OnnxToTorchModule):
@@ -79,11 +71,11 @@ class OnnxRMSNormalization(nn.Module, OnnxToTorchModule):
 
 
 @register("RMSNormalization", 23)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     module = OnnxRMSNormalization(
-        axis=node.attributes.get("axis", -1), epsilon=node.attributes.get("epsilon", 1e-5), stash=_stash_dtype(node)
+        axis=node.attributes.get("axis", -1), epsilon=node.attributes.get("epsilon", 1e-5), stash=stash_dtype(node)
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 class OnnxLpNormalization(nn.Module, OnnxToTorchModule):
@@ -100,12 +92,12 @@ class OnnxLpNormalization(nn.Module, OnnxToTorchModule):
 
 
 @register("LpNormalization", 1, 22)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     p = node.attributes.get("p", 2)
     if p not in (1, 2):
         raise NotImplementedError(f"LpNormalization: p={p} is not supported (ONNX allows 1 or 2)")
     module = OnnxLpNormalization(axis=node.attributes.get("axis", -1), p=p)
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 class OnnxMeanVarianceNormalization(nn.Module, OnnxToTorchModule):
@@ -123,6 +115,6 @@ class OnnxMeanVarianceNormalization(nn.Module, OnnxToTorchModule):
 
 
 @register("MeanVarianceNormalization", 9, 13)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     module = OnnxMeanVarianceNormalization(axes=list(node.attributes.get("axes", [0, 2, 3])))
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)

@@ -10,12 +10,14 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
+
 
 def _source_indices(mode: str, size: int, begin: int, end: int, device: torch.device) -> torch.Tensor:
     """For each position along a padded axis, the input position it copies."""
@@ -69,7 +71,7 @@ def _pad_converter(version: int, modes: tuple[str, ...]) -> Callable[[OnnxNode, 
         mode = node.attributes.get("mode", "constant")
         if mode not in modes:
             raise NotImplementedError(f"Pad-{version} mode={mode!r} is not supported (one of {', '.join(modes)})")
-        return OperationConverterResult(torch_module=OnnxPad18(mode), onnx_mapping=onnx_mapping_from_node(node))
+        return converted(node, OnnxPad18(mode))
 
     return convert
 

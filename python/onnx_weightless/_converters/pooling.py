@@ -6,18 +6,15 @@ import math
 
 import torch
 import torch.nn.functional as F
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, pads_per_axis, window_end
 from .registry import register
 
 _CONVOLUTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-
-
-def _result(node: OnnxNode, module: nn.Module) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
 
 
 class OnnxGlobalMaxPool(nn.Module, OnnxToTorchModule):
@@ -27,7 +24,7 @@ class OnnxGlobalMaxPool(nn.Module, OnnxToTorchModule):
 
 @register("GlobalMaxPool", 1, 22)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxGlobalMaxPool())
+    return converted(node, OnnxGlobalMaxPool())
 
 
 class OnnxGlobalLpPool(nn.Module, OnnxToTorchModule):
@@ -42,7 +39,7 @@ class OnnxGlobalLpPool(nn.Module, OnnxToTorchModule):
 
 @register("GlobalLpPool", 1, 2, 22)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxGlobalLpPool(node.attributes.get("p", 2)))
+    return converted(node, OnnxGlobalLpPool(node.attributes.get("p", 2)))
 
 
 class OnnxLpPool(nn.Module, OnnxToTorchModule):
@@ -63,25 +60,14 @@ class OnnxLpPool(nn.Module, OnnxToTorchModule):
         self.ceil_mode = ceil_mode
 
     def _padding(self, sizes: torch.Size) -> list[tuple[int, int]]:
-        rank = len(self.kernel)
-        padding = []
-        for i, size in enumerate(sizes):
-            extent = self.dilations[i] * (self.kernel[i] - 1) + 1
-            stride = self.strides[i]
-            if self.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-                count = math.ceil(size / stride)
-                total = max((count - 1) * stride + extent - size, 0)
-                small, large = total // 2, total - total // 2
-                padding.append((small, large) if self.auto_pad == "SAME_UPPER" else (large, small))
-                continue
-            begin, end = (0, 0) if self.auto_pad == "VALID" else (self.pads[i], self.pads[i + rank])
-            span = size + begin + end - extent
-            count = (math.ceil(span / stride) if self.ceil_mode else span // stride) + 1
-            if self.ceil_mode and (count - 1) * stride >= size + begin:
-                count -= 1  # a window starting in the end padding is dropped
-            # Windows the ceiling adds past the end padding see zeros too.
-            padding.append((begin, max(end, (count - 1) * stride + extent - size - begin)))
-        return padding
+        padding = pads_per_axis(self.auto_pad, self.pads, sizes, self.kernel, self.strides, self.dilations)
+        if self.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            return padding
+        # Windows the ceiling adds past the end padding see zeros too.
+        return [
+            (begin, max(end, window_end(size, begin, end, (kernel - 1) * dilation + 1, stride, self.ceil_mode)))
+            for size, (begin, end), kernel, stride, dilation in zip(sizes, padding, self.kernel, self.strides, self.dilations)
+        ]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rank = len(self.kernel)
@@ -112,12 +98,12 @@ def _lp_pool(node: OnnxNode, version: int) -> OnnxLpPool:
 
 @register("LpPool", 1, 2, 11)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, _lp_pool(node, 11))
+    return converted(node, _lp_pool(node, 11))
 
 
 @register("LpPool", 18, 22)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, _lp_pool(node, 18))
+    return converted(node, _lp_pool(node, 18))
 
 
 class OnnxMaxUnpool(nn.Module, OnnxToTorchModule):
@@ -154,7 +140,7 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     kernel = list(attributes["kernel_shape"])
     rank = len(kernel)
     module = OnnxMaxUnpool(kernel, list(attributes.get("strides", [1] * rank)), list(attributes.get("pads", [0] * 2 * rank)))
-    return _result(node, module)
+    return converted(node, module)
 
 
 class OnnxDet(nn.Module, OnnxToTorchModule):
@@ -164,4 +150,4 @@ class OnnxDet(nn.Module, OnnxToTorchModule):
 
 @register("Det", 11, 22)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxDet())
+    return converted(node, OnnxDet())

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.pow import OnnxPow
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -24,9 +26,6 @@ class OnnxPowKeepingType(OnnxPow):
 
 
 @register("Pow", 12, 13, 15)
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     # Pow-12 dropped the broadcast and axis attributes of older versions.
-    return OperationConverterResult(
-        torch_module=OnnxPowKeepingType(),
-        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+    return converted(node, OnnxPowKeepingType())

@@ -13,13 +13,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from onnx import TensorProto
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
 from .._dtypes import onnx_dtype_name, torch_dtype
 from .._errors import UnsupportedDtypeError
+from ._common import FLOAT8_DTYPES, converted, element_type, given, pads_per_axis, to_float8
 from .registry import register
 
 _INTEGER_RANGES = {
@@ -28,27 +29,11 @@ _INTEGER_RANGES = {
     torch.uint16: (0, 65535),
     torch.int16: (-32768, 32767),
 }
-_FLOAT8 = (torch.float8_e4m3fn, torch.float8_e4m3fnuz, torch.float8_e5m2, torch.float8_e5m2fnuz)
 _DEQUANTIZABLE = (
-    *_INTEGER_RANGES, torch.int32, *_FLOAT8, torch.int4, torch.uint4,
+    *_INTEGER_RANGES, torch.int32, *FLOAT8_DTYPES, torch.int4, torch.uint4,
     *(getattr(torch, name) for name in ("int2", "uint2") if hasattr(torch, name)),
 )
 _COMPUTE_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-def _element_type(name: str, graph: OnnxGraph) -> int | None:
-    """ONNX element type of a node input, when the initializer or shape inference records it."""
-    if name in graph.initializers:
-        return graph.initializers[name].proto.data_type
-    info = graph.value_info.get(name)
-    if info is not None and info.type.HasField("tensor_type") and info.type.tensor_type.elem_type:
-        return info.type.tensor_type.elem_type
-    return None
-
-
-def _input(node: OnnxNode, index: int) -> str | None:
-    values = node.input_values
-    return values[index] if index < len(values) and values[index] else None
 
 
 def _check_quantized_type(node: OnnxNode, data_type: int | None, allowed: tuple[torch.dtype, ...]) -> None:
@@ -85,17 +70,11 @@ def broadcast_param(param: torch.Tensor, shape: torch.Size, axis: int, block_siz
 
 def saturate_to(values: torch.Tensor, dtype: torch.dtype, saturate: bool = True) -> torch.Tensor:
     """Converts already scaled values to the quantized ``dtype``: integers round half to even and
-    clamp to the type's range; float8 clamps to the finite range (``saturate``) or overflows to
-    NaN/Inf as ONNX's Cast tables say."""
+    clamp to the type's range; float8 follows ONNX's Cast tables (see to_float8)."""
     if dtype in _INTEGER_RANGES:
         low, high = _INTEGER_RANGES[dtype]
         return torch.round(values).clamp(low, high).to(dtype)
-    limit = torch.finfo(dtype).max
-    if saturate:
-        return values.clamp(-limit, limit).to(dtype)
-    # torch's cast saturates float8e4m3fn, so overflow is applied explicitly for every type.
-    overflow = values.new_full((), float("inf") if dtype == torch.float8_e5m2 else float("nan"))
-    return torch.where(values.abs() > limit, overflow * values.sign(), values).to(dtype)
+    return to_float8(values, dtype, saturate)
 
 
 def _compute_dtype(scale: torch.Tensor, precision: torch.dtype | None) -> torch.dtype:
@@ -153,16 +132,15 @@ def _optional_dtype(node: OnnxNode, attribute: str) -> torch.dtype | None:
 
 @register("QuantizeLinear", 10, 13, 19, 21, 23, 24, 25, 28)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    zero_point = _input(node, 2)
     output_type = node.attributes.get("output_dtype", 0)
-    zero_type = _element_type(zero_point, graph) if zero_point else None
+    zero_type = element_type(node.input_values[2], graph) if given(node.input_values, 2) else None
     if output_type and zero_type and output_type != zero_type:
         raise ValueError(
             f"QuantizeLinear: output_dtype {onnx_dtype_name(output_type)} differs from y_zero_point's "
             f"type {onnx_dtype_name(zero_type)}"
         )
     output_type = zero_type or output_type or TensorProto.UINT8
-    _check_quantized_type(node, output_type, tuple(_INTEGER_RANGES) + _FLOAT8)
+    _check_quantized_type(node, output_type, tuple(_INTEGER_RANGES) + FLOAT8_DTYPES)
     module = OnnxQuantizeLinear(
         axis=node.attributes.get("axis", 1),
         block_size=node.attributes.get("block_size", 0),
@@ -170,20 +148,20 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         output_dtype=torch_dtype(output_type),
         precision=_optional_dtype(node, "precision"),
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 @register("DequantizeLinear", 10, 13, 19, 21, 23, 24, 25, 28)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     # Sub-byte integer tensors are always meta (torch stores them packed): they still cast, so a
     # weightless conversion and its meta forward work.
-    _check_quantized_type(node, _element_type(node.input_values[0], graph), _DEQUANTIZABLE)
+    _check_quantized_type(node, element_type(node.input_values[0], graph), _DEQUANTIZABLE)
     module = OnnxDequantizeLinear(
         axis=node.attributes.get("axis", 1),
         block_size=node.attributes.get("block_size", 0),
         output_dtype=_optional_dtype(node, "output_dtype"),
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 class OnnxDynamicQuantizeLinear(nn.Module, OnnxToTorchModule):
@@ -201,8 +179,8 @@ class OnnxDynamicQuantizeLinear(nn.Module, OnnxToTorchModule):
 
 
 @register("DynamicQuantizeLinear", 11)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return OperationConverterResult(torch_module=OnnxDynamicQuantizeLinear(), onnx_mapping=onnx_mapping_from_node(node))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxDynamicQuantizeLinear())
 
 
 def _centered(values: torch.Tensor, zero_point: torch.Tensor | None, per_row: bool = False) -> torch.Tensor:
@@ -231,8 +209,8 @@ class OnnxMatMulInteger(nn.Module, OnnxToTorchModule):
 
 
 @register("MatMulInteger", 10)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return OperationConverterResult(torch_module=OnnxMatMulInteger(), onnx_mapping=onnx_mapping_from_node(node))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxMatMulInteger())
 
 
 def _row_param(param: torch.Tensor) -> torch.Tensor:
@@ -263,8 +241,8 @@ class OnnxQLinearMatMul(nn.Module, OnnxToTorchModule):
 @register("QLinearMatMul", 10, 21)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     for index in (0, 3, 7):  # a, b, y_zero_point
-        _check_quantized_type(node, _element_type(node.input_values[index], graph), (torch.int8, torch.uint8))
-    return OperationConverterResult(torch_module=OnnxQLinearMatMul(), onnx_mapping=onnx_mapping_from_node(node))
+        _check_quantized_type(node, element_type(node.input_values[index], graph), (torch.int8, torch.uint8))
+    return converted(node, OnnxQLinearMatMul())
 
 
 class _IntegerConv(nn.Module):
@@ -280,28 +258,12 @@ class _IntegerConv(nn.Module):
         if self.auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
             raise ValueError(f"unexpected auto_pad value {self.auto_pad!r}")
 
-    def _padding(self, spatial: tuple[int, ...], kernel: tuple[int, ...], strides: list[int], dilations: list[int]) -> list[int]:
-        """ONNX pads [begin..., end...]."""
-        rank = len(spatial)
-        if self.auto_pad == "VALID":
-            return [0] * 2 * rank
-        if self.auto_pad == "NOTSET":
-            return list(self.pads) if self.pads else [0] * 2 * rank
-        begins, ends = [], []
-        for size, k, stride, dilation in zip(spatial, kernel, strides, dilations):
-            out = -(-size // stride)
-            total = max(0, (out - 1) * stride + (k - 1) * dilation + 1 - size)
-            small, large = total // 2, total - total // 2
-            begins.append(small if self.auto_pad == "SAME_UPPER" else large)
-            ends.append(large if self.auto_pad == "SAME_UPPER" else small)
-        return begins + ends
-
     def convolve(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         rank = x.dim() - 2
         strides = list(self.strides or [1] * rank)
         dilations = list(self.dilations or [1] * rank)
-        pads = self._padding(tuple(x.shape[2:]), tuple(w.shape[2:]), strides, dilations)
-        torch_pads = [p for axis in reversed(range(rank)) for p in (pads[axis], pads[axis + rank])]
+        pads = pads_per_axis(self.auto_pad, self.pads, x.shape[2:], w.shape[2:], strides, dilations)
+        torch_pads = [p for pair in reversed(pads) for p in pair]
         # Padding with zeros after centering is padding with the zero point before it, as ONNX does.
         x = F.pad(x, torch_pads)
         conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}.get(rank)
@@ -360,10 +322,10 @@ class OnnxQLinearConv(_IntegerConv, OnnxToTorchModule):
 
 
 @register("ConvInteger", 10)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return OperationConverterResult(torch_module=OnnxConvInteger(dict(node.attributes)), onnx_mapping=onnx_mapping_from_node(node))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxConvInteger(dict(node.attributes)))
 
 
 @register("QLinearConv", 10)
-def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:  # pylint: disable=unused-argument
-    return OperationConverterResult(torch_module=OnnxQLinearConv(dict(node.attributes)), onnx_mapping=onnx_mapping_from_node(node))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxQLinearConv(dict(node.attributes)))

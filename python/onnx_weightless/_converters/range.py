@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 import torch
 from onnx import TensorProto
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
 from .._dtypes import onnx_dtype_name
+from ._common import converted
 from .registry import register
 
 _STASH_TYPES = {TensorProto.FLOAT: torch.float32, TensorProto.DOUBLE: torch.float64}
@@ -55,7 +56,7 @@ def _range_converter(version: int) -> Callable[[OnnxNode, OnnxGraph], OperationC
                     f"Range-{version} stash_type={onnx_dtype_name(stash_type)} is not supported (FLOAT or DOUBLE)"
                 )
             stash = _STASH_TYPES[stash_type]
-        return OperationConverterResult(torch_module=OnnxRangeTyped(stash), onnx_mapping=onnx_mapping_from_node(node))
+        return converted(node, OnnxRangeTyped(stash))
 
     return convert
 

@@ -13,11 +13,12 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -202,7 +203,7 @@ def _recurrent(node: OnnxNode, module_type: type[OnnxRecurrent]) -> OperationCon
         linear_before_reset=bool(attributes.get("linear_before_reset", 0)),
         input_forget=bool(attributes.get("input_forget", 0)),
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 @register("RNN", 1, 7, 14, 22)

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 Dims = list[int]
@@ -102,13 +103,12 @@ class OnnxReduceAxesInput(nn.Module, OnnxToTorchModule):
 
 
 def _convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    del graph
     module = OnnxReduceAxesInput(
         node.operation_type,
         keepdims=node.attributes.get("keepdims", 1) == 1,
         noop_with_empty_axes=node.attributes.get("noop_with_empty_axes", 0) == 1,
     )
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)
 
 
 for _op_type in ("ReduceL1", "ReduceL2", "ReduceMean", "ReduceProd", "ReduceSumSquare"):

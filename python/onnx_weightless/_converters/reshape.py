@@ -9,12 +9,12 @@ way). Nodes without it keep onnx2torch's converter, so their modules are what on
 from __future__ import annotations
 
 import torch
-from onnx2torch.node_converters.registry import get_converter
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, onnx2torch_convert
 from .registry import register
 
 
@@ -28,5 +28,5 @@ class OnnxReshapeAllowZero(nn.Module, OnnxToTorchModule):
 @register("Reshape", 14, 19, 21, 23, 24, 25, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     if node.attributes.get("allowzero", 0) == 0:
-        return get_converter(operation_type="Reshape", version=14, domain="")(node, graph)
-    return OperationConverterResult(torch_module=OnnxReshapeAllowZero(), onnx_mapping=onnx_mapping_from_node(node))
+        return onnx2torch_convert(node, graph, 14)
+    return converted(node, OnnxReshapeAllowZero())

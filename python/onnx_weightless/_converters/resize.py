@@ -17,11 +17,12 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 _NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
@@ -220,7 +221,7 @@ def _resize_converter(version: int) -> Callable[[OnnxNode, OnnxGraph], Operation
             axes=list(axes) if axes is not None else None,
             policy=choices["keep_aspect_ratio_policy"][0],
         )
-        return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+        return converted(node, module)
 
     return convert
 

@@ -12,11 +12,12 @@ import math
 from collections.abc import Callable
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 _INDEX_REDUCE = {"mul": "prod", "max": "amax", "min": "amin"}
@@ -59,9 +60,7 @@ def _scatter_nd_converter(version: int, reductions: tuple[str, ...]) -> Callable
             raise NotImplementedError(
                 f"ScatterND-{version} reduction={reduction!r} is not supported (one of {', '.join(reductions)})"
             )
-        return OperationConverterResult(
-            torch_module=OnnxScatterNDReduce(reduction), onnx_mapping=onnx_mapping_from_node(node)
-        )
+        return converted(node, OnnxScatterNDReduce(reduction))
 
     return convert
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.shape import OnnxShape
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -22,8 +24,6 @@ class OnnxShapeInt64(OnnxShape):
 
 
 @register("Shape", 1, 13, 15)
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     module = OnnxShapeInt64(start=node.attributes.get("start", 0), end=node.attributes.get("end"))
-    return OperationConverterResult(
-        torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
-    )
+    return converted(node, module)

@@ -7,16 +7,13 @@ import math
 
 import torch
 import torch.nn.functional as F
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import FLOAT8_DTYPES, converted, to_float8
 from .registry import register
-
-
-def _result(node: OnnxNode, module: nn.Module) -> OperationConverterResult:
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
 
 
 def _ints(value: torch.Tensor) -> list[int]:
@@ -31,16 +28,9 @@ class OnnxSize(nn.Module, OnnxToTorchModule):
 
 @register("Size", 1, 13, 19, 21, 23, 24, 25)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxSize())
+    return converted(node, OnnxSize())
 
 
-_FLOAT8 = tuple(
-    getattr(torch, name) for name in ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz")
-    if hasattr(torch, name)
-)
-# torch saturates float8_e4m3fn; without saturation ONNX wants NaN for what rounds past 448 (RNE
-# rounds up to 464 to 448). torch's other float8 conversions already follow ONNX's unsaturated rules.
-_E4M3FN_ROUNDS_PAST_MAX = 464.0
 # Element types torch holds but whose ONNX conversion rules (rounding modes, packing) torch does not follow.
 _UNSUPPORTED_TARGETS = tuple(
     getattr(torch, name) for name in ("float8_e8m0fnu", "int4", "uint4", "int2", "uint2", "float4_e2m1fn_x2")
@@ -57,20 +47,15 @@ class OnnxCastLike(nn.Module, OnnxToTorchModule):
         dtype = target_type.dtype
         if dtype in _UNSUPPORTED_TARGETS:
             raise NotImplementedError(f"CastLike to {dtype} is not supported")
-        if dtype in _FLOAT8 and self.saturate:
-            # Saturating conversion: out-of-range values and infinities become the largest finite value.
-            limit = torch.finfo(dtype).max
-            source = input if input.is_floating_point() else input.to(torch.float32)
-            return source.clamp(-limit, limit).to(dtype)
-        if dtype == getattr(torch, "float8_e4m3fn", None) and input.is_floating_point():
-            input = input.masked_fill(input.abs() > _E4M3FN_ROUNDS_PAST_MAX, math.nan)  # noqa: A001
+        if dtype in FLOAT8_DTYPES:
+            return to_float8(input, dtype, self.saturate)
         return input.to(dtype)
 
 
 @register("CastLike", 15, 19, 21, 23, 24, 25)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     # round_mode (version 25) only concerns float8e8m0, which OnnxCastLike refuses.
-    return _result(node, OnnxCastLike(bool(node.attributes.get("saturate", 1))))
+    return converted(node, OnnxCastLike(bool(node.attributes.get("saturate", 1))))
 
 
 class OnnxSpaceToDepth(nn.Module, OnnxToTorchModule):
@@ -90,7 +75,7 @@ class OnnxSpaceToDepth(nn.Module, OnnxToTorchModule):
 
 @register("SpaceToDepth", 1, 13)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxSpaceToDepth(node.attributes["blocksize"], column_row_depth=False))
+    return converted(node, OnnxSpaceToDepth(node.attributes["blocksize"], column_row_depth=False))
 
 
 @register("SpaceToDepth", 28)
@@ -98,7 +83,7 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     mode = node.attributes.get("mode", "DCR")
     if mode not in ("DCR", "CRD"):
         raise NotImplementedError(f"SpaceToDepth: mode={mode!r}")
-    return _result(node, OnnxSpaceToDepth(node.attributes["blocksize"], column_row_depth=mode == "CRD"))
+    return converted(node, OnnxSpaceToDepth(node.attributes["blocksize"], column_row_depth=mode == "CRD"))
 
 
 class OnnxCenterCropPad(nn.Module, OnnxToTorchModule):
@@ -120,7 +105,7 @@ class OnnxCenterCropPad(nn.Module, OnnxToTorchModule):
 
 @register("CenterCropPad", 18, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxCenterCropPad(node.attributes.get("axes")))
+    return converted(node, OnnxCenterCropPad(node.attributes.get("axes")))
 
 
 class OnnxUpsample(nn.Module, OnnxToTorchModule):
@@ -166,12 +151,12 @@ def _upsample_linear(node: OnnxNode) -> bool:
 
 @register("Upsample", 7)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxUpsample(_upsample_linear(node), list(node.attributes["scales"])))
+    return converted(node, OnnxUpsample(_upsample_linear(node), list(node.attributes["scales"])))
 
 
 @register("Upsample", 9, 10, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    return _result(node, OnnxUpsample(_upsample_linear(node)))
+    return converted(node, OnnxUpsample(_upsample_linear(node)))
 
 
 class OnnxCol2Im(nn.Module, OnnxToTorchModule):
@@ -219,4 +204,4 @@ class OnnxCol2Im(nn.Module, OnnxToTorchModule):
 @register("Col2Im", 18, value_inputs=(1, 2))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
-    return _result(node, OnnxCol2Im(attributes.get("dilations"), attributes.get("pads"), attributes.get("strides")))
+    return converted(node, OnnxCol2Im(attributes.get("dilations"), attributes.get("pads"), attributes.get("strides")))

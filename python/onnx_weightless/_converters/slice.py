@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.slice import OnnxSlice, _get_slices
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -36,8 +38,5 @@ class OnnxSliceTupleIndex(OnnxSlice):
 
 
 @register("Slice", 10, 11, 13, value_inputs=(1, 2, 3, 4))
-def _(node, graph):
-    return OperationConverterResult(
-        torch_module=OnnxSliceTupleIndex(),
-        onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxSliceTupleIndex())

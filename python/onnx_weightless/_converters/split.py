@@ -4,11 +4,12 @@ elements with a smaller last one, or (neither given) as many equal parts as the 
 from __future__ import annotations
 
 import torch
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, given
 from .registry import register
 
 
@@ -36,10 +37,8 @@ class OnnxSplit18(nn.Module, OnnxToTorchModule):
 
 @register("Split", 18, value_inputs=(1,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    del graph
     num_outputs = node.attributes.get("num_outputs")
-    has_split = len(node.input_values) > 1 and node.input_values[1] != ""
-    if num_outputs is not None and has_split:
+    if num_outputs is not None and given(node.input_values, 1):
         raise ValueError(f"Split node {node.name!r} has both the split input and num_outputs")
     module = OnnxSplit18(node.attributes.get("axis", 0), len(node.output_values), ceil_parts=num_outputs is not None)
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    return converted(node, module)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import torch
 from onnx2torch.node_converters.topk import OnnxTopK
+from onnx2torch.onnx_node import OnnxNode
 
-from .._adapter import OnnxMapping, OperationConverterResult
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted
 from .registry import register
 
 
@@ -21,10 +23,8 @@ class OnnxTopKStable(OnnxTopK):
 
 
 @register("TopK", 10, 11, value_inputs=(1,))
-def _(node, graph):
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
     # A sorted output is a valid result for sorted=0 too.
     module = OnnxTopKStable(dim=attributes.get("axis", -1), largest=attributes.get("largest", 1))
-    return OperationConverterResult(
-        torch_module=module, onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
-    )
+    return converted(node, module)

@@ -17,9 +17,11 @@ from onnx2torch.node_converters.binary_math_operations import OnnxBinaryMathOper
 from onnx2torch.node_converters.comparisons import OnnxCompare
 from onnx2torch.node_converters.min_max import OnnxMinMax
 from onnx2torch.node_converters.mod import OnnxMod
+from onnx2torch.onnx_node import OnnxNode
 from torch import nn
 
-from .._adapter import OnnxMapping, OperationConverterResult, onnx2torch_converter
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import converted, element_type, onnx2torch_convert
 from .registry import register
 
 _WIDE_UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
@@ -70,21 +72,16 @@ class OnnxModUnsigned(_Int64ForWideUnsigned, OnnxMod):
     pass
 
 
-def _may_be_wide_unsigned(node, graph) -> bool:
+def _may_be_wide_unsigned(node: OnnxNode, graph: OnnxGraph) -> bool:
     """From the first input of known type (all inputs of these ops share it); True if none is known."""
     for name in node.input_values:
-        if name in graph.initializers:
-            elem_type = graph.initializers[name].proto.data_type
-        elif name in graph.value_info:
-            elem_type = graph.value_info[name].type.tensor_type.elem_type
-        else:
-            continue
-        if elem_type != TensorProto.UNDEFINED:
-            return elem_type in _WIDE_UNSIGNED_ONNX
+        known = element_type(name, graph)
+        if known is not None:
+            return known in _WIDE_UNSIGNED_ONNX
     return True
 
 
-def _module(node) -> nn.Module:
+def _module(node: OnnxNode) -> nn.Module:
     op_type, attributes = node.operation_type, node.attributes
     if op_type in ("Add", "Sub", "Mul", "Div"):
         return OnnxBinaryMathOperationUnsigned(op_type, attributes.get("broadcast"), attributes.get("axis"))
@@ -106,12 +103,10 @@ _VERSIONS = {
 }
 
 
-def _convert(node, graph):
+def _convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     if not _may_be_wide_unsigned(node, graph):
-        return onnx2torch_converter("", node.operation_type, _VERSIONS[node.operation_type][-1])(node, graph)
-    return OperationConverterResult(
-        torch_module=_module(node), onnx_mapping=OnnxMapping(inputs=node.input_values, outputs=node.output_values)
-    )
+        return onnx2torch_convert(node, graph, _VERSIONS[node.operation_type][-1])
+    return converted(node, _module(node))
 
 
 for _op_type, _versions in _VERSIONS.items():

@@ -11,11 +11,10 @@ attributes, inputs and outputs.
 
 from __future__ import annotations
 
-from onnx2torch.node_converters.registry import get_converter
-from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OperationConverterResult
 
+from .._adapter import OnnxGraph, OperationConverterResult
+from ._common import onnx2torch_convert
 from .registry import Converter, register, registered
 
 # op_type -> (version onnx2torch converts, newer versions that only add element types)
@@ -62,11 +61,11 @@ ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
     "Unsqueeze": (13, (21, 23, 24, 25)),
 }
 
+
 def _alias(op_type: str, old: int) -> Converter:
     def convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         ours = registered("", op_type, old)
-        converter = ours.converter if ours is not None else get_converter(operation_type=op_type, version=old, domain="")
-        return converter(node, graph)
+        return ours.converter(node, graph) if ours is not None else onnx2torch_convert(node, graph, old)
 
     return convert
 
