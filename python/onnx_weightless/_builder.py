@@ -130,10 +130,14 @@ def build_graph_module(
     onnx_graph = _adapter.OnnxGraph(graph_proto)
     converters: dict[str, Any] = {}
     unsupported: dict[str, list[str]] = {}
+    resolved: dict[tuple[str, str], Any] = {}  # a model has far fewer op types than nodes
     for name, node in onnx_graph.nodes.items():
         domain = normalize_domain(node.domain)
         version = opsets.get(domain, 1)
-        converter = resolve_converter(domain, node.operation_type, version)
+        key = (domain, node.operation_type)
+        if key not in resolved:
+            resolved[key] = resolve_converter(domain, node.operation_type, version)
+        converter = resolved[key]
         if converter is None:
             unsupported.setdefault(_describe(domain, node.operation_type, version), []).append(node.name or name)
             converter = partial(opaque_converter, version, conversion.tensor)

@@ -86,8 +86,12 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
     Shape or Size, which read shapes only. They keep the readers of the value they lead to.
     """
     uses: dict[str, list[ValueUse]] = {}
+    positions_of: dict[tuple[str, str], tuple[int, ...]] = {}
     for node in graph.node:
-        positions = value_positions(node.domain, node.op_type, opsets.get(normalize_domain(node.domain), 1))
+        key = (node.domain, node.op_type)
+        if key not in positions_of:
+            positions_of[key] = value_positions(node.domain, node.op_type, opsets.get(normalize_domain(node.domain), 1))
+        positions = positions_of[key]
         for index in positions:
             if index < len(node.input) and node.input[index]:
                 uses.setdefault(node.input[index], []).append(
