@@ -23,12 +23,13 @@ endif
 ONNX_OLDEST := 1.16.2
 ONNX_OLDEST_DIR := .cache/onnx-$(ONNX_OLDEST)
 
-.PHONY: help demo test test-cpp test-python test-python-oldest-onnx coverage system-deps venv python-package cpp clean
+.PHONY: help demo test test-cpp test-python test-python-oldest-onnx coverage system-deps venv python-package cpp bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
 	@echo "make test    run the C++ and Python test suites (Python: newest and oldest supported onnx)"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
+	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -76,6 +77,10 @@ test: test-cpp test-python test-python-oldest-onnx
 
 coverage: python-package
 	$(PY) scripts/node_test_coverage.py
+
+# Each measurement in a fresh process; builds the workload models on first use (benchmarks/workloads.py).
+bench: python-package
+	$(PY) benchmarks/run.py --write-doc
 
 demo: python-package
 	$(PY) scripts/demo.py models/llama3-8b.onnx

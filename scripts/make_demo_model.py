@@ -114,8 +114,9 @@ class LlamaLogits(LlamaForCausalLM):
 
 
 def make_config(sizes: dict) -> LlamaConfig:
-    # eager attention exports to MatMul/Softmax/Where, all convertible by onnx2torch
-    return LlamaConfig(**sizes, **COMMON, dtype=DTYPE, attn_implementation="eager")
+    # eager attention exports to MatMul/Softmax/Where, all convertible by onnx2torch;
+    # ``sizes`` may override COMMON (e.g. tie_word_embeddings for Llama-3.2-1B)
+    return LlamaConfig(**{**COMMON, **sizes}, dtype=DTYPE, attn_implementation="eager")
 
 
 def build_meta_model(cfg: LlamaConfig) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
@@ -127,6 +128,9 @@ def build_meta_model(cfg: LlamaConfig) -> tuple[torch.nn.Module, dict[str, torch
     """
     with init_empty_weights(include_buffers=False):
         model = LlamaLogits(cfg)
+    # init_empty_weights re-creates each registered parameter, which undoes the
+    # lm_head/embedding tie made in __init__; re-tie outside it (no-op when untied)
+    model.tie_weights()
     model.eval()
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     model.to("meta")
@@ -266,12 +270,24 @@ def to_target_opset(model: ir.Model) -> onnx.ModelProto:
     return proto
 
 
+def parameter_names(model: torch.nn.Module, exported: set[str]) -> list[str]:
+    """One name per parameter tensor, in module order.
+
+    A tied (shared) parameter is exported once under one of its names, not
+    necessarily the first (tied lm_head/embedding -> ``lm_head.weight``): use that one.
+    """
+    groups: dict[int, list[str]] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(p), []).append(name)
+    return [next((n for n in names if n in exported), names[0]) for names in groups.values()]
+
+
 def make_model(sizes: dict, state: dict[str, torch.Tensor] | None, out: Path) -> onnx.ModelProto:
     """Whole pipeline; ``state`` None -> weightless skeleton, else embed ``state``."""
     cfg = make_config(sizes)
     meta_model, buffers = build_meta_model(cfg)
-    order = [n for n, _ in meta_model.named_parameters()]
     graph = export_graph(meta_model)
+    order = parameter_names(meta_model, set(graph.graph.initializers))
     weights = optimize_without_weights(graph, set(order), buffers)
     if state is None:
         total = attach_external(weights, order, out.name + ".data")

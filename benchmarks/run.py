@@ -1,0 +1,506 @@
+"""Runs the benchmarks: every workload of benchmarks/workloads.py with every method of
+benchmarks/measure.py, each measurement in a fresh process under ``/usr/bin/time -v``.
+
+    python benchmarks/run.py [--only NAME ...] [--runs 3] [--timeout 900] [--write-doc]
+
+Prints one table per workload (medians over the runs), a summary of the parameter and node curves
+and the targets met or missed; ``--write-doc`` also writes them, with the machine, to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import workloads
+from measure import METHODS
+from workloads import Workload
+
+HERE = Path(__file__).resolve().parent
+MEASURE = HERE / "measure.py"
+DOC = HERE.parent / "docs" / "benchmarks.md"
+MIB = 1024 * 1024
+MB = 1000 * 1000
+RSS_PATTERN = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+
+# Targets (docs/benchmarks.md reports each as met or missed).
+EMBEDDED_LOAD_SPEEDUP = 1000  # ow load vs onnx-load
+EMBEDDED_CONVERT_SPEEDUP = 100  # ow convert phase vs B1's
+EMBEDDED_RSS_ABOVE_IMPORT = 150 * MB
+READ_ALLOWANCE_PER_TENSOR = 64 * 1024  # the scan's read-ahead window
+SKELETON_CONVERT_SECONDS = ((20e9, 1.0), (math.inf, 3.0))  # (parameters below, seconds): 8B-class, 70B-class
+SKELETON_RSS_ABOVE_IMPORT = 100 * MB
+SKELETON_VS_B1 = 1.1
+# "Flat along parameters": convert time within this ratio and memory within this band across the curve.
+FLAT_TIME_RATIO = 1.5
+FLAT_RSS_BAND = 50 * MIB
+# "Linear along nodes": a straight line explains the convert times (R²) and log-log slope stays near 1.
+LINEAR_MIN_R2 = 0.95
+LINEAR_MAX_SLOPE = 1.15
+
+
+@dataclass
+class Measurement:
+    """One (workload, method): medians over the runs, or the first failure."""
+
+    method: str
+    runs: int
+    wall: float
+    rss: int  # bytes
+    phases: dict[str, float]
+    rchar: int
+    read_bytes: int
+    scan_bytes_read: int | None
+    error: str | None
+
+    def phase(self, *names: str) -> float:
+        return sum(self.phases[name] for name in names)
+
+
+@dataclass
+class WorkloadResult:
+    workload: Workload
+    path: Path
+    file_size: int
+    graph_bytes: int  # file size minus the payload bytes the skeleton leaves out
+    tensors: int
+    measurements: dict[str, Measurement] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def ok(self, method: str) -> Measurement | None:
+        m = self.measurements.get(method)
+        return m if m is not None and m.error is None else None
+
+    @property
+    def read_budget(self) -> int:
+        return self.graph_bytes + READ_ALLOWANCE_PER_TENSOR * self.tensors
+
+
+@dataclass
+class Target:
+    text: str
+    met: bool | None  # None: could not be evaluated
+    detail: str
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def run_once(method: str, path: Path, timeout: float) -> dict:
+    """One fresh process; its JSON result plus wall time and peak RSS (``error`` set on failure)."""
+    command = ["/usr/bin/time", "-v", sys.executable, str(MEASURE), method, str(path)]
+    start = time.perf_counter()
+    # A session of its own, so a timeout kills the Python process too, not only /usr/bin/time.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        return {"error": f"timeout after {timeout:.0f} s", "wall": time.perf_counter() - start, "rss": 0, "phases": {}}
+    wall = time.perf_counter() - start
+    rss = RSS_PATTERN.search(stderr)
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = stderr.strip().splitlines()[-3:]
+        result = {"error": f"exit status {process.returncode}, no result: {' | '.join(tail)}", "phases": {}}
+    else:
+        result = json.loads(lines[-1])
+    result["wall"] = wall
+    result["rss"] = int(rss.group(1)) * 1024 if rss else 0
+    return result
+
+
+def measure(method: str, path: Path, runs: int, timeout: float) -> Measurement:
+    """Medians over ``runs`` processes; a failure is final (it is the result) and stops the runs."""
+    results = []
+    for _ in range(runs):
+        results.append(run_once(method, path, timeout))
+        if results[-1].get("error"):
+            break
+    failed = results[-1].get("error")
+    used = [results[-1]] if failed else results
+
+    def median(key: str) -> int | float:
+        return statistics.median(r.get(key) or 0 for r in used)
+
+    scan = [r["scan_bytes_read"] for r in used if "scan_bytes_read" in r]
+    return Measurement(
+        method=method,
+        runs=len(results),
+        wall=median("wall"),
+        rss=int(median("rss")),
+        phases={name: statistics.median(r["phases"][name] for r in used) for name in used[0]["phases"]},
+        rchar=int(median("rchar")),
+        read_bytes=int(median("read_bytes")),
+        scan_bytes_read=int(statistics.median(scan)) if scan else None,
+        error=failed,
+    )
+
+
+def graph_facts(path: Path) -> tuple[int, int]:
+    """(graph bytes, tensor count) of a model, as the read-budget target defines them."""
+    import onnx_weightless
+    from onnx_weightless._skeleton import load_skeleton
+
+    size = path.stat().st_size
+    return size - load_skeleton(path).stripped_bytes, len(onnx_weightless.scan(path).tensors)
+
+
+def run_workload(name: str, runs: int, timeout: float, progress: Callable[[str], None]) -> WorkloadResult:
+    progress(f"{name}: building")
+    path = workloads.build(name)
+    workload = workloads.describe(name)  # after the build: it records the measured node count
+    graph_bytes, tensors = graph_facts(path)
+    result = WorkloadResult(workload, path, path.stat().st_size, graph_bytes, tensors)
+    for method in METHODS:
+        if method == "import":
+            continue  # measured once for all workloads
+        if method == "B0" and not workload.weights_present:
+            result.skipped[method] = "skipped: weights absent, onnx2torch needs them"
+            continue
+        progress(f"{name}: {method}")
+        result.measurements[method] = measure(method, path, runs, timeout)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_seconds(s: float) -> str:
+    return f"{s:.2f} s" if s >= 1 else f"{s * 1e3:.1f} ms" if s >= 1e-3 else f"{s * 1e6:.0f} µs"
+
+
+def human_count(n: float) -> str:
+    for unit in ("", "K", "M", "B"):
+        if n < 1000 or unit == "B":
+            return f"{n:.0f}{unit}" if not unit else f"{n:.2f}{unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def ratio(r: float) -> str:
+    return f"{r:,.0f}×" if r >= 10 else f"{r:.2f}×"
+
+
+def faster(what: str, baseline_seconds: float, our_seconds: float, baseline: str) -> str:
+    speedup = baseline_seconds / our_seconds
+    if speedup >= 1:
+        return f"{what} {ratio(speedup)} faster than {baseline}"
+    return f"{what} {ratio(1 / speedup)} slower than {baseline}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def comparisons(result: WorkloadResult, method: str) -> list[str]:
+    """The ratios of one of our methods against the baselines (in-process phases)."""
+    ours = result.ok(method)
+    if ours is None:
+        return []
+    if method == "ow-load":
+        onnx_load = result.ok("onnx-load")
+        return [faster("load", onnx_load.phase("load"), ours.phase("load"), "onnx-load")] if onnx_load else []
+    if method != "ow-convert":
+        return []
+    notes = []
+    for baseline in ("B1", "B0"):
+        base = result.ok(baseline)
+        if base is not None:
+            if baseline == "B1":
+                notes.append(faster("convert", base.phase("convert"), ours.phase("convert"), "B1"))
+            notes.append(faster("load+convert", base.phase("load", "convert"), ours.phase("load", "convert"), baseline))
+        elif baseline in result.measurements:
+            notes.append(f"{baseline} failed")
+    return notes
+
+
+def workload_section(result: WorkloadResult, reference: Measurement) -> str:
+    w = result.workload
+    heading = (
+        f"### {w.name}\n\n{w.description}. Kind {w.kind}; {human_count(w.parameters)} parameters, {w.nodes} nodes; "
+        f"file {human_bytes(result.file_size)}, "
+        f"graph bytes {human_bytes(result.graph_bytes)}, {result.tensors} tensors.\n"
+    )
+    header = ["method", "wall s", "peak RSS MiB", "RSS above import MiB", "read: scan", "read: rchar", "phases (in-process)", "vs baselines"]
+    rows = []
+    for method in METHODS[1:]:
+        if method in result.skipped:
+            rows.append([method, "—", "—", "—", "—", "—", result.skipped[method], ""])
+            continue
+        m = result.measurements[method]
+        phases = ", ".join(f"{name} {human_seconds(seconds)}" for name, seconds in m.phases.items())
+        if m.error:
+            phases = f"**failed** ({m.error})" + (f"; before that {phases}" if phases else "")
+        rows.append([
+            method,
+            f"{m.wall:.2f}",
+            f"{m.rss / MIB:.0f}",
+            f"{(m.rss - reference.rss) / MIB:+.0f}",
+            human_bytes(m.scan_bytes_read) if m.scan_bytes_read is not None else "—",
+            human_bytes(m.rchar),
+            phases,
+            "; ".join(comparisons(result, method)),
+        ])
+    return heading + "\n" + table(header, rows)
+
+
+def reference_section(reference: Measurement) -> str:
+    return (
+        "### import (the reference)\n\n`import onnx_weightless` alone (torch, onnx and onnx2torch with it): "
+        f"wall {reference.wall:.2f} s, peak RSS {reference.rss / MIB:.0f} MiB, import {human_seconds(reference.phase('import'))}. "
+        "\"RSS above import\" is a method's peak RSS minus this one. onnx-load imports only onnx and B0/B1 "
+        "only onnx and onnx2torch (and torch), so this package never touches them.\n"
+    )
+
+
+def curve_section(results: Sequence[WorkloadResult], kind: str, axis: str, reference: Measurement) -> str:
+    points = sorted((r for r in results if r.workload.kind == kind), key=lambda r: getattr(r.workload, axis))
+    if not points:
+        return ""
+    header = ["workload", "parameters", "nodes", "ow load", "ow load+convert", "meta forward", "ow-convert RSS above import MiB", "B1 load+convert"]
+    rows = []
+    for r in points:
+        load, convert, b1 = r.ok("ow-load"), r.ok("ow-convert"), r.ok("B1")
+        rows.append([
+            r.workload.name,
+            human_count(r.workload.parameters),
+            str(r.workload.nodes),
+            human_seconds(load.phase("load")) if load else "failed",
+            human_seconds(convert.phase("load", "convert")) if convert else "failed",
+            human_seconds(convert.phase("meta forward")) if convert else "failed",
+            f"{(convert.rss - reference.rss) / MIB:+.0f}" if convert else "failed",
+            human_seconds(b1.phase("load", "convert")) if b1 else (r.measurements["B1"].error or "failed"),
+        ])
+    return f"### {kind}: time and memory vs {axis}\n\n" + table(header, rows)
+
+
+# ---------------------------------------------------------------------------------------------- targets
+
+
+def embedded_targets(result: WorkloadResult, reference: Measurement) -> list[Target]:
+    name = result.workload.name
+    load, onnx_load, convert, b1 = (result.ok(m) for m in ("ow-load", "onnx-load", "ow-convert", "B1"))
+    targets = []
+    if load and onnx_load:
+        speedup = onnx_load.phase("load") / load.phase("load")
+        targets.append(Target(f"{name}: ow load ≥ {EMBEDDED_LOAD_SPEEDUP}× faster than onnx-load", speedup >= EMBEDDED_LOAD_SPEEDUP,
+                              f"{ratio(speedup)} ({human_seconds(load.phase('load'))} vs {human_seconds(onnx_load.phase('load'))})"))
+    else:
+        targets.append(Target(f"{name}: ow load ≥ {EMBEDDED_LOAD_SPEEDUP}× faster than onnx-load", None, "a method failed"))
+    convert_text = f"{name}: ow convert ≥ {EMBEDDED_CONVERT_SPEEDUP}× faster than B1 (convert phase)"
+    if convert and b1:
+        speedup = b1.phase("convert") / convert.phase("convert")
+        targets.append(Target(convert_text, speedup >= EMBEDDED_CONVERT_SPEEDUP,
+                              f"{ratio(speedup)} ({human_seconds(convert.phase('convert'))} vs {human_seconds(b1.phase('convert'))}); "
+                              f"load+convert {ratio(b1.phase('load', 'convert') / convert.phase('load', 'convert'))}"))
+    else:
+        targets.append(Target(convert_text, None, "B1 failed: " + str(result.measurements["B1"].error) if not b1 else "ow-convert failed"))
+    if convert:
+        above = convert.rss - reference.rss
+        targets.append(Target(f"{name}: ow-convert peak RSS ≤ 150 MB above bare import", above <= EMBEDDED_RSS_ABOVE_IMPORT,
+                              f"{above / MB:+.0f} MB ({above / MIB:+.0f} MiB)"))
+    if load and load.scan_bytes_read is not None:
+        targets.append(Target(
+            f"{name}: bytes read ≤ graph bytes + 64 KiB per tensor", load.scan_bytes_read <= result.read_budget,
+            f"{human_bytes(load.scan_bytes_read)} read by the scan, budget {human_bytes(result.read_budget)} "
+            f"({human_bytes(result.graph_bytes)} + {result.tensors} × 64 KiB); rchar {human_bytes(load.rchar)}"))
+    return targets
+
+
+def skeleton_targets(result: WorkloadResult, reference: Measurement) -> list[Target]:
+    name, parameters = result.workload.name, result.workload.parameters
+    convert, b1 = result.ok("ow-convert"), result.ok("B1")
+    limit = next(seconds for below, seconds in SKELETON_CONVERT_SECONDS if parameters < below)
+    if convert is None:
+        return [Target(f"{name}: skeleton targets", False, f"ow-convert failed: {result.measurements['ow-convert'].error}")]
+    seconds = convert.phase("load", "convert")
+    above = convert.rss - reference.rss
+    targets = [
+        Target(f"{name} ({human_count(parameters)} parameters): convert ≤ {limit:.0f} s", seconds <= limit,
+               f"{human_seconds(seconds)} (load+convert, in-process)"),
+        Target(f"{name}: ow-convert peak RSS ≤ 100 MB above bare import", above <= SKELETON_RSS_ABOVE_IMPORT,
+               f"{above / MB:+.0f} MB ({above / MIB:+.0f} MiB)"),
+    ]
+    b1_text = f"{name}: ow time ≤ {SKELETON_VS_B1}× B1's (load+convert)"
+    if b1:
+        share = seconds / b1.phase("load", "convert")
+        targets.append(Target(b1_text, share <= SKELETON_VS_B1,
+                              f"{share:.2f}× B1's ({human_seconds(seconds)} vs {human_seconds(b1.phase('load', 'convert'))})"))
+    else:
+        targets.append(Target(b1_text, None, f"B1 failed: {result.measurements['B1'].error}"))
+    return targets
+
+
+def curve_targets(results: Sequence[WorkloadResult], reference: Measurement) -> list[Target]:
+    targets = []
+    params = [r for r in results if r.workload.kind == "params-curve" and r.ok("ow-convert")]
+    if len(params) >= 2:
+        times = [r.ok("ow-convert").phase("load", "convert") for r in params]
+        rss = [r.ok("ow-convert").rss - reference.rss for r in params]
+        spread, band = max(times) / min(times), max(rss) - min(rss)
+        span = max(r.workload.parameters for r in params) / min(r.workload.parameters for r in params)
+        targets.append(Target(
+            "flat along parameters (convert time within "
+            f"{FLAT_TIME_RATIO}×, RSS above import within {FLAT_RSS_BAND // MIB} MiB)",
+            spread <= FLAT_TIME_RATIO and band <= FLAT_RSS_BAND,
+            f"over {ratio(span)} the parameters: time max/min {spread:.2f}×, RSS band {band / MIB:.0f} MiB"))
+    elif any(r.workload.kind == "params-curve" for r in results):
+        targets.append(Target("flat along parameters", None, "fewer than 2 points converted"))
+    nodes = [r for r in results if r.workload.kind == "nodes-curve" and r.ok("ow-convert")]
+    if len(nodes) >= 3:
+        xs = [float(r.workload.nodes) for r in nodes]
+        times = [r.ok("ow-convert").phase("load", "convert") for r in nodes]
+        r2 = r_squared(xs, times)
+        slope = fit_slope([math.log(x) for x in xs], [math.log(t) for t in times])
+        per_node = fit_slope(xs, times)
+        targets.append(Target(
+            f"linear along nodes (linear fit R² ≥ {LINEAR_MIN_R2}, log-log slope ≤ {LINEAR_MAX_SLOPE})",
+            r2 >= LINEAR_MIN_R2 and slope <= LINEAR_MAX_SLOPE,
+            f"R² {r2:.3f}, log-log slope {slope:.2f}, {per_node * 1e3:.2f} ms per node; "
+            f"RSS R² {r_squared(xs, [float(r.ok('ow-convert').rss) for r in nodes]):.3f}"))
+    elif any(r.workload.kind == "nodes-curve" for r in results):
+        targets.append(Target("linear along nodes", None, "fewer than 3 points converted"))
+    return targets
+
+
+def fit_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def r_squared(xs: Sequence[float], ys: Sequence[float]) -> float:
+    slope, my = fit_slope(xs, ys), statistics.fmean(ys)
+    intercept = my - slope * statistics.fmean(xs)
+    residual = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys))
+    total = sum((y - my) ** 2 for y in ys)
+    return 1 - residual / total if total else 1.0
+
+
+def targets_section(targets: Sequence[Target]) -> str:
+    mark = {True: "met", False: "**missed**", None: "not evaluated"}
+    return "### Targets\n\n" + table(["target", "result", "measured"], [[t.text, mark[t.met], t.detail] for t in targets])
+
+
+# ---------------------------------------------------------------------------------------------- document
+
+
+def machine() -> str:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        ram_kib = next(int(line.split()[1]) for line in f if line.startswith("MemTotal:"))
+    versions = ", ".join(f"{package} {metadata.version(package)}" for package in ("torch", "onnx", "onnx2torch"))
+    return (
+        f"* CPU: {cpu}, {os.cpu_count()} cores\n* RAM: {ram_kib / 1024 / 1024:.1f} GiB\n"
+        f"* Kernel: {platform.system()} {platform.release()}\n"
+        f"* Python {platform.python_version()}, {versions}\n"
+    )
+
+
+def method_notes(runs: int) -> str:
+    return (
+        f"Each (workload, method) runs in a fresh Python process under `/usr/bin/time -v`, {runs} times; "
+        "the tables show medians (a failing method runs once: its failure is the result). "
+        "*wall s*: the whole process, imports included. *peak RSS*: the process's maximum resident set size. "
+        "*read: scan*: bytes the skeleton scan read from the model file (`Skeleton.bytes_read`, our methods only). "
+        "*read: rchar*: bytes this process read by read syscalls during the measured part, from any file "
+        "(`/proc/self/io` after minus before; includes modules imported lazily on first use). "
+        "*phases*: `time.perf_counter` inside the process; ow-convert's *load* is the skeleton read inside "
+        "`convert(path)`, *convert* the rest of that call. Ratios compare in-process phases.\n\n"
+        "Methods: **ow-load** `onnx_weightless.load(path)`; **ow-convert** `onnx_weightless.convert(path)` then "
+        "`meta_forward` (symbolic dims 1 for the first, 128 elsewhere; integer inputs real zeros); "
+        "**onnx-load** `onnx.load(path, load_external_data=False)`; **B0** `onnx2torch.convert(onnx.load(path))` "
+        "with weights; **B1** the seed's approach: `onnx.load(path, load_external_data=False)`, onnx2torch's "
+        "`OnnxTensor.to_torch` patched to return `torch.empty(dims, dtype, device=\"meta\")`, "
+        "`torch.set_default_device(\"meta\")`, `onnx2torch.convert`.\n"
+    )
+
+
+def write_doc(sections: Sequence[str], runs: int, argv: Sequence[str]) -> None:
+    command = shlex.join(["python", "benchmarks/run.py", *argv])
+    text = (
+        "# Benchmarks\n\n"
+        f"Written by `{command}` (`make bench`) on {datetime.date.today().isoformat()}.\n\n"
+        "## Machine\n\n" + machine() + "\n## Method\n\n" + method_notes(runs) + "\n## Results\n\n"
+        + "\n\n".join(sections) + "\n"
+    )
+    DOC.write_text(text)
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=workloads.WORKLOADS, help="these workloads only")
+    parser.add_argument("--runs", type=int, default=3, help="processes per (workload, method); medians are shown")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before a process is killed")
+    parser.add_argument("--write-doc", action="store_true", help=f"also write {DOC.relative_to(HERE.parent)}")
+    args = parser.parse_args()
+
+    def progress(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    progress("import reference")
+    reference = measure("import", MEASURE, args.runs, args.timeout)
+    if reference.error:
+        sys.exit(f"import onnx_weightless failed: {reference.error}")
+    sections = [reference_section(reference)]
+    print(sections[0], flush=True)
+
+    results = []
+    for name in args.only or workloads.WORKLOADS:
+        results.append(run_workload(name, args.runs, args.timeout, progress))
+        sections.append(workload_section(results[-1], reference))
+        print(sections[-1] + "\n", flush=True)
+
+    for kind, axis in (("params-curve", "parameters"), ("nodes-curve", "nodes")):
+        section = curve_section(results, kind, axis, reference)
+        if section:
+            sections.append(section)
+            print(section + "\n")
+
+    targets = [t for r in results if r.workload.kind == "embedded" for t in embedded_targets(r, reference)]
+    targets += [t for r in results if r.workload.kind == "skeleton" for t in skeleton_targets(r, reference)]
+    targets += curve_targets(results, reference)
+    if targets:
+        sections.append(targets_section(targets))
+        print(sections[-1])
+    if args.write_doc:
+        write_doc(sections, args.runs, sys.argv[1:])
+        progress(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()
