@@ -20,6 +20,7 @@ from torch import fx, nn
 
 from . import _adapter
 from ._converters import lookup
+from ._converters._common import converted
 from ._converters.registry import normalize_domain, since_version
 from ._errors import UnsupportedOperatorError
 from ._opaque import OpaqueOp, attribute_values, output_specs
@@ -48,11 +49,12 @@ def resolve_converter(domain: str, op_type: str, opset: int) -> Any | None:
 
 def opaque_converter(version: int, tensor: Any, node: Any, graph: Any) -> Any:
     """An OpaqueOp for ``node``, with the output shapes shape inference recorded in ``graph``."""
+    initializers = graph.initializers
     specs = output_specs(
-        tuple(name for name in node.output_values),
+        node.output_values,
         node.input_values,
         graph.value_info,
-        {name: value.proto for name, value in graph.initializers.items()},
+        lambda name: list(initializers[name].proto.dims) if name in initializers else None,
     )
     module = OpaqueOp(
         node.operation_type,
@@ -62,10 +64,7 @@ def opaque_converter(version: int, tensor: Any, node: Any, graph: Any) -> Any:
         attribute_values(list(node.proto.attribute), tensor),
         specs,
     )
-    return _adapter.OperationConverterResult(
-        torch_module=module,
-        onnx_mapping=_adapter.OnnxMapping(inputs=node.input_values, outputs=node.output_values),
-    )
+    return converted(node, module)
 
 
 def _describe(domain: str, op_type: str, opset: int) -> str:

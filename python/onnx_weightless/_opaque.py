@@ -61,13 +61,15 @@ def output_specs(
     outputs: tuple[str, ...],
     inputs: tuple[str, ...],
     value_info: Mapping[str, ValueInfoProto],
-    initializers: Mapping[str, TensorProto],
+    initializer_dims: Callable[[str], list[int] | None],
 ) -> list[OutputSpec]:
     """Output shapes and dtypes from shape inference; symbolic dims bound to an input's dim when
-    an input carries the same symbol."""
+    an input carries the same symbol. ``initializer_dims(name)``: an initializer's dims, or None."""
     symbols: dict[str, tuple[int, int]] = {}
     for position, name in enumerate(inputs):
-        dims = list(initializers[name].dims) if name in initializers else _dims_of(value_info.get(name))
+        dims = initializer_dims(name)
+        if dims is None:
+            dims = _dims_of(value_info.get(name))
         for axis, dim in enumerate(dims or ()):
             if isinstance(dim, str):
                 symbols.setdefault(dim, (position, axis))

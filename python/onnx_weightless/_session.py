@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import os
-from functools import partial
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -22,6 +22,7 @@ from onnx import ModelProto, TensorProto
 
 from . import _adapter
 from ._builder import opaque_converter, opset_map, resolve_converter
+from ._converters.registry import normalize_domain
 from ._errors import MissingWeightsError
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
@@ -65,11 +66,12 @@ class Conversion:
     def run(self, converter: Any, node: Any, graph: Any) -> Any:
         """Runs one converter on ``node``: layer converters build their modules on the meta device
         with meta weights; a Constant whose output is read as values gets real values."""
-        layer = node.operation_type in _LAYER_OPS and node.domain in ("", "ai.onnx") and not self.with_weights
+        onnx_domain = normalize_domain(node.domain) == ""
+        layer = node.operation_type in _LAYER_OPS and onnx_domain and not self.with_weights
         self.force_meta = layer
         if node.operation_type == "Constant":
             self.need_values = any(output in self.value_constant_outputs for output in node.output_values)
-        elif node.operation_type in _VALUE_ATTRIBUTE_OPS and node.domain in ("", "ai.onnx"):
+        elif node.operation_type in _VALUE_ATTRIBUTE_OPS and onnx_domain:
             self.need_values = True
         else:
             self.need_values = bool(node.output_values) and node.output_values[0] in self.constant_value_readers
@@ -117,7 +119,7 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
     initializers = {init.name: init for init in graph.initializer}
     constants: dict[str, TensorProto] = {}
     for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+        if node.op_type == "Constant" and normalize_domain(node.domain) == "" and node.output:
             for attribute in node.attribute:
                 if attribute.name == "value" and attribute.HasField("t"):
                     constants[node.output[0]] = attribute.t
@@ -137,9 +139,9 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
         ok, reason = resolver.available(proto)
         if not ok:
             location = external_entries(proto).get("location", "?")
-            readers = ", ".join(use.describe() for use in users)
+            described = ", ".join(use.describe() for use in users)
             raise MissingWeightsError(
-                f"tensor {name!r} is read as values by {readers}, but its data is in {location!r}, "
+                f"tensor {name!r} is read as values by {described}, but its data is in {location!r}, "
                 f"which cannot be read: {reason}. Provide that file next to the model."
             )
     return Conversion(
