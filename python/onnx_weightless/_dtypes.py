@@ -7,7 +7,7 @@ from onnx import TensorProto
 
 from ._errors import UnsupportedDtypeError
 
-__all__ = ["torch_dtype", "onnx_dtype_name"]
+__all__ = ["SUB_BYTE_TYPES", "torch_dtype", "onnx_dtype_name"]
 
 _DT = TensorProto.DataType
 
@@ -39,6 +39,9 @@ _TORCH_NAMES = {
 # models using them load whichever onnx is installed.
 _NEWER_TYPES = {23: "FLOAT4E2M1", 24: "FLOAT8E8M0", 25: "UINT2", 26: "INT2", 27: "FLOAT6E2M3", 28: "FLOAT6E3M2"}
 _TORCH_NAMES.update({24: "float8_e8m0fnu", 25: "uint2", 26: "int2"})
+
+#: Element types torch stores only packed (several per byte): UINT4, INT4, UINT2, INT2.
+SUB_BYTE_TYPES = frozenset({_DT.Value("UINT4"), _DT.Value("INT4"), 25, 26})
 
 _WHY_NOT = {
     "STRING": "torch has no string tensors",

@@ -14,18 +14,10 @@ import torch
 from onnx import TensorProto, numpy_helper
 
 from . import _core
-from ._dtypes import onnx_dtype_name, torch_dtype
+from ._dtypes import SUB_BYTE_TYPES, onnx_dtype_name, torch_dtype
 from ._errors import ExternalDataError, MissingWeightsError
 
 __all__ = ["TensorResolver", "external_entries"]
-
-# Element types torch stores only packed (several per byte): real values cannot be laid out
-# element by element, so such tensors are always meta.
-_SUB_BYTE = {TensorProto.UINT4, TensorProto.INT4}
-for _name in ("UINT2", "INT2"):
-    if _name in TensorProto.DataType.keys():
-        _SUB_BYTE.add(TensorProto.DataType.Value(_name))
-
 
 def external_entries(proto: TensorProto) -> dict[str, str]:
     return {entry.key: entry.value for entry in proto.external_data}
@@ -68,7 +60,7 @@ class TensorResolver:
     def tensor(self, proto: TensorProto, *, need_values: bool = False) -> torch.Tensor:
         """Real if small and at hand (or if ``need_values``), meta otherwise."""
         dtype = torch_dtype(proto.data_type, tensor_name=proto.name)
-        if proto.data_type in _SUB_BYTE:
+        if proto.data_type in SUB_BYTE_TYPES:  # no element-by-element layout: never real
             return self.meta(proto)  # never read as values: shapes, axes and pads are integers
         if not need_values and _element_count(proto) * dtype.itemsize > self.size_threshold:
             return self.meta(proto)
