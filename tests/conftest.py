@@ -48,6 +48,16 @@ def make_model(nodes, inputs, outputs, initializers=(), opset: int = 17, **graph
     return model
 
 
+def flat_outputs(result) -> list:
+    """A module's outputs as a list, whether it returned one tensor or several."""
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def state_signature(gm) -> list:
+    """(name, shape, dtype) of every parameter and buffer, in order."""
+    return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
+
+
 def linear_reshape_model(rng: np.random.Generator) -> onnx.ModelProto:
     """x[2,64] @ W[64,64] + b, reshaped to [2, 8, 8] by a shape initializer: a weight, a small
     constant used in arithmetic and a constant read as values."""

@@ -16,6 +16,7 @@ import torch
 
 import onnx_weightless as ow
 from onnx_weightless._opaque import OpaqueOp
+from conftest import flat_outputs, state_signature
 
 
 def reference_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray], use_onnxruntime: bool = True) -> list[np.ndarray]:
@@ -27,14 +28,6 @@ def reference_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray], use_
     from onnx.reference import ReferenceEvaluator
 
     return ReferenceEvaluator(model).run(None, feeds)
-
-
-def _flat(result):
-    return list(result) if isinstance(result, (tuple, list)) else [result]
-
-
-def _state(gm: torch.fx.GraphModule):
-    return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
 
 
 def check_converter(
@@ -52,7 +45,7 @@ def check_converter(
     real = ow.convert(model, with_weights=True, strict=True)
     assert not any(isinstance(m, OpaqueOp) for m in real.modules())
     with torch.no_grad():
-        got = _flat(real(*inputs))
+        got = flat_outputs(real(*inputs))
     assert len(got) == len(expected), (len(got), len(expected))
     for index, (ours, theirs) in enumerate(zip(got, expected)):
         theirs = np.asarray(theirs)
@@ -63,8 +56,8 @@ def check_converter(
         np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.astype(np.float64), atol=atol, rtol=rtol, err_msg=f"output {index}")
 
     weightless = ow.convert(model, strict=True, size_threshold=0)
-    assert _state(weightless) == _state(real)
+    assert state_signature(weightless) == state_signature(real)
     meta_inputs = [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in inputs]
-    meta = _flat(ow.meta_forward(weightless, *meta_inputs))
+    meta = flat_outputs(ow.meta_forward(weightless, *meta_inputs))
     assert [(tuple(t.shape), t.dtype) for t in meta] == [(tuple(t.shape), t.dtype) for t in got]
     return real

@@ -32,6 +32,7 @@ from onnx import numpy_helper
 import onnx_weightless as ow
 from onnx_weightless._builder import opset_map
 from onnx_weightless._value_inputs import value_uses
+from conftest import flat_outputs, state_signature
 
 __all__ = ["CaseResult", "collect", "run_case", "sweep"]
 
@@ -92,14 +93,6 @@ def _to_torch(value) -> torch.Tensor | None:
 
 
 _NUMPY_DTYPES = {"bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16", "float32", "float64"}
-
-
-def _flat(result) -> list:
-    return list(result) if isinstance(result, (tuple, list)) else [result]
-
-
-def _state(gm: torch.fx.GraphModule) -> list:
-    return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
 
 
 def _compare_values(got: list, expected: list, rtol: float, atol: float) -> str:
@@ -179,7 +172,7 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
         weightless = None
         if result.ours:
             result.notes.append(f"weightless failed: {_first_line(error)}")
-    result.parity = result.weightless == result.ours and (real is None or _state(real) == _state(weightless))
+    result.parity = result.weightless == result.ours and (real is None or state_signature(real) == state_signature(weightless))
 
     reference = [_to_torch(v) for v in expected]
     if real is not None:
@@ -188,7 +181,7 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
         else:
             try:
                 with torch.no_grad():
-                    got = _flat(real(*[t.clone() for t in inputs]))
+                    got = flat_outputs(real(*[t.clone() for t in inputs]))
                 difference = _compare_values(got, list(expected), case.rtol, case.atol)
                 result.values = not difference
                 result.values_note = difference
@@ -204,7 +197,7 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
             result.notes.append(f"opaque load failed: {_first_line(error)}")
     if module is not None and runnable and all(r is not None for r in reference):
         try:
-            meta = _flat(ow.meta_forward(module, *_meta_inputs(model, inputs)))
+            meta = flat_outputs(ow.meta_forward(module, *_meta_inputs(model, inputs)))
             ok = _shapes(meta) == _shapes(reference)
             note = "" if ok else f"got {_shapes(meta)}, expected {_shapes(reference)}"
         except Exception as error:  # noqa: BLE001

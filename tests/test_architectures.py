@@ -20,6 +20,7 @@ import pytest
 import torch
 
 import onnx_weightless as ow
+from conftest import flat_outputs, state_signature
 from tests.fixtures.architectures import ARCHITECTURES, LAYOUTS, OPSETS, build, reference_outputs
 
 CASES = [(name, opset) for name in ARCHITECTURES for opset in OPSETS]
@@ -34,21 +35,13 @@ def _case_id(case) -> str:
     return f"{case[0]}-{case[1]}"
 
 
-def _flat(result) -> list:
-    return list(result) if isinstance(result, (tuple, list)) else [result]
-
-
-def _state(gm: torch.fx.GraphModule) -> list:
-    return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
-
-
 @functools.lru_cache(maxsize=None)
 def _reference(name: str, opset):
     fixture = build(name, opset, "embedded")
     real = ow.convert(fixture.path, with_weights=True, strict=True).eval()
     with torch.no_grad():
-        outputs = [t.clone() for t in _flat(real(*fixture.example_inputs))]
-    return fixture, _state(real), outputs, reference_outputs(fixture)
+        outputs = [t.clone() for t in flat_outputs(real(*fixture.example_inputs))]
+    return fixture, state_signature(real), outputs, reference_outputs(fixture)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
@@ -69,12 +62,12 @@ def test_weightless_has_the_structure_and_output_shapes(case, layout, tmp_path):
     alone = tmp_path / fixture.path.name
     shutil.copyfile(fixture.path, alone)  # for "external", the data file stays behind
     gm = ow.convert(alone, strict=True)
-    assert _state(gm) == state
+    assert state_signature(gm) == state
     for name, tensor in gm.state_dict().items():
         if tensor.numel() * tensor.element_size() > ow.DEFAULT_SIZE_THRESHOLD:
             assert tensor.device.type == "meta", name
     meta_inputs = [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in fixture.example_inputs]
-    meta = _flat(ow.meta_forward(gm, *meta_inputs))
+    meta = flat_outputs(ow.meta_forward(gm, *meta_inputs))
     assert [(tuple(t.shape), t.dtype) for t in meta] == [(tuple(t.shape), t.dtype) for t in outputs]
     assert [tuple(t.shape) for t in meta] == [e.shape for e in expected]
 

@@ -22,6 +22,7 @@ import torch
 
 import onnx_weightless as ow
 from onnx_weightless._skeleton import load_skeleton
+from conftest import flat_outputs
 from tests.fixtures.models import LAYOUTS, MODELS, build
 
 WINDOW = 64 * 1024  # the scan's read-ahead window: the most it may over-read per tensor
@@ -35,12 +36,8 @@ def _signature(gm: torch.fx.GraphModule):
     return params, buffers, nodes, modules
 
 
-def _flat(result):
-    return list(result) if isinstance(result, (tuple, list)) else [result]
-
-
 def _outputs(result):
-    return [(tuple(t.shape), t.dtype) for t in _flat(result)]
+    return [(tuple(t.shape), t.dtype) for t in flat_outputs(result)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -58,7 +55,7 @@ def test_with_weights_matches_plain_onnx2torch(case):
     plain = onnx2torch.convert(onnx.load(str(fixture.path)))
     with torch.no_grad():
         plain_out = plain(*fixture.example_inputs)
-    for ours, theirs in zip(_flat(real_out), _flat(plain_out), strict=True):
+    for ours, theirs in zip(flat_outputs(real_out), flat_outputs(plain_out), strict=True):
         assert torch.equal(ours, theirs)
     params, buffers, _, modules = _signature(reference)
     plain_params, plain_buffers, _, plain_modules = _signature(plain)
