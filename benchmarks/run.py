@@ -86,6 +86,15 @@ class WorkloadResult:
         m = self.measurements.get(method)
         return m if m is not None and m.error is None else None
 
+    def seed_floor(self) -> tuple[str, Measurement | None, str]:
+        """(name, measurement, note) of the baseline the targets compare to: B1, or B1r where B1 fails."""
+        if self.ok("B1"):
+            return "B1", self.ok("B1"), ""
+        note = f"B1 failed ({self.measurements['B1'].error}); "
+        if self.ok("B1r"):
+            return "B1r", self.ok("B1r"), note + "against B1r"
+        return "B1r", None, note + f"B1r failed ({self.measurements['B1r'].error})"
+
     @property
     def read_budget(self) -> int:
         return self.graph_bytes + READ_ALLOWANCE_PER_TENSOR * self.tensors
@@ -230,11 +239,11 @@ def comparisons(result: WorkloadResult, method: str) -> list[str]:
     if method != "ow-convert":
         return []
     notes = []
-    for baseline in ("B1", "B0"):
+    for baseline in ("B1", "B1r", "B0"):
         base = result.ok(baseline)
         if base is not None:
-            if baseline == "B1":
-                notes.append(faster("convert", base.phase("convert"), ours.phase("convert"), "B1"))
+            if baseline != "B0":
+                notes.append(faster("convert", base.phase("convert"), ours.phase("convert"), baseline))
             notes.append(faster("load+convert", base.phase("load", "convert"), ours.phase("load", "convert"), baseline))
         elif baseline in result.measurements:
             notes.append(f"{baseline} failed")
@@ -284,10 +293,10 @@ def curve_section(results: Sequence[WorkloadResult], kind: str, axis: str, refer
     points = sorted((r for r in results if r.workload.kind == kind), key=lambda r: getattr(r.workload, axis))
     if not points:
         return ""
-    header = ["workload", "parameters", "nodes", "ow load", "ow load+convert", "meta forward", "ow-convert RSS above import MiB", "B1 load+convert"]
+    header = ["workload", "parameters", "nodes", "ow load", "ow load+convert", "meta forward", "ow-convert RSS above import MiB", "B1 load+convert", "B1r load+convert"]
     rows = []
     for r in points:
-        load, convert, b1 = r.ok("ow-load"), r.ok("ow-convert"), r.ok("B1")
+        load, convert, b1, b1r = r.ok("ow-load"), r.ok("ow-convert"), r.ok("B1"), r.ok("B1r")
         rows.append([
             r.workload.name,
             human_count(r.workload.parameters),
@@ -296,7 +305,8 @@ def curve_section(results: Sequence[WorkloadResult], kind: str, axis: str, refer
             human_seconds(convert.phase("load", "convert")) if convert else "failed",
             human_seconds(convert.phase("meta forward")) if convert else "failed",
             f"{(convert.rss - reference.rss) / MIB:+.0f}" if convert else "failed",
-            human_seconds(b1.phase("load", "convert")) if b1 else (r.measurements["B1"].error or "failed"),
+            human_seconds(b1.phase("load", "convert")) if b1 else "failed",
+            human_seconds(b1r.phase("load", "convert")) if b1r else "failed",
         ])
     return f"### {kind}: time and memory vs {axis}\n\n" + table(header, rows)
 
@@ -306,7 +316,8 @@ def curve_section(results: Sequence[WorkloadResult], kind: str, axis: str, refer
 
 def embedded_targets(result: WorkloadResult, reference: Measurement) -> list[Target]:
     name = result.workload.name
-    load, onnx_load, convert, b1 = (result.ok(m) for m in ("ow-load", "onnx-load", "ow-convert", "B1"))
+    load, onnx_load, convert = (result.ok(m) for m in ("ow-load", "onnx-load", "ow-convert"))
+    floor, base, note = result.seed_floor()
     targets = []
     if load and onnx_load:
         speedup = onnx_load.phase("load") / load.phase("load")
@@ -315,13 +326,14 @@ def embedded_targets(result: WorkloadResult, reference: Measurement) -> list[Tar
     else:
         targets.append(Target(f"{name}: ow load ≥ {EMBEDDED_LOAD_SPEEDUP}× faster than onnx-load", None, "a method failed"))
     convert_text = f"{name}: ow convert ≥ {EMBEDDED_CONVERT_SPEEDUP}× faster than B1 (convert phase)"
-    if convert and b1:
-        speedup = b1.phase("convert") / convert.phase("convert")
+    if convert and base:
+        speedup = base.phase("convert") / convert.phase("convert")
         targets.append(Target(convert_text, speedup >= EMBEDDED_CONVERT_SPEEDUP,
-                              f"{ratio(speedup)} ({human_seconds(convert.phase('convert'))} vs {human_seconds(b1.phase('convert'))}); "
-                              f"load+convert {ratio(b1.phase('load', 'convert') / convert.phase('load', 'convert'))}"))
+                              f"{note}{'; ' if note else ''}{ratio(speedup)} ({human_seconds(convert.phase('convert'))} vs "
+                              f"{human_seconds(base.phase('convert'))}); load+convert "
+                              f"{ratio(base.phase('load', 'convert') / convert.phase('load', 'convert'))}"))
     else:
-        targets.append(Target(convert_text, None, "B1 failed: " + str(result.measurements["B1"].error) if not b1 else "ow-convert failed"))
+        targets.append(Target(convert_text, None, note if not base else "ow-convert failed"))
     if convert:
         above = convert.rss - reference.rss
         targets.append(Target(f"{name}: ow-convert peak RSS ≤ 150 MB above bare import", above <= EMBEDDED_RSS_ABOVE_IMPORT,
@@ -336,7 +348,8 @@ def embedded_targets(result: WorkloadResult, reference: Measurement) -> list[Tar
 
 def skeleton_targets(result: WorkloadResult, reference: Measurement) -> list[Target]:
     name, parameters = result.workload.name, result.workload.parameters
-    convert, b1 = result.ok("ow-convert"), result.ok("B1")
+    convert = result.ok("ow-convert")
+    floor, base, note = result.seed_floor()
     limit = next(seconds for below, seconds in SKELETON_CONVERT_SECONDS if parameters < below)
     if convert is None:
         return [Target(f"{name}: skeleton targets", False, f"ow-convert failed: {result.measurements['ow-convert'].error}")]
@@ -349,12 +362,13 @@ def skeleton_targets(result: WorkloadResult, reference: Measurement) -> list[Tar
                f"{above / MB:+.0f} MB ({above / MIB:+.0f} MiB)"),
     ]
     b1_text = f"{name}: ow time ≤ {SKELETON_VS_B1}× B1's (load+convert)"
-    if b1:
-        share = seconds / b1.phase("load", "convert")
+    if base:
+        share = seconds / base.phase("load", "convert")
         targets.append(Target(b1_text, share <= SKELETON_VS_B1,
-                              f"{share:.2f}× B1's ({human_seconds(seconds)} vs {human_seconds(b1.phase('load', 'convert'))})"))
+                              f"{note}{'; ' if note else ''}{share:.2f}× {floor}'s "
+                              f"({human_seconds(seconds)} vs {human_seconds(base.phase('load', 'convert'))})"))
     else:
-        targets.append(Target(b1_text, None, f"B1 failed: {result.measurements['B1'].error}"))
+        targets.append(Target(b1_text, None, note))
     return targets
 
 
@@ -443,7 +457,10 @@ def method_notes(runs: int) -> str:
         "**onnx-load** `onnx.load(path, load_external_data=False)`; **B0** `onnx2torch.convert(onnx.load(path))` "
         "with weights; **B1** the seed's approach: `onnx.load(path, load_external_data=False)`, onnx2torch's "
         "`OnnxTensor.to_torch` patched to return `torch.empty(dims, dtype, device=\"meta\")`, "
-        "`torch.set_default_device(\"meta\")`, `onnx2torch.convert`.\n"
+        "`torch.set_default_device(\"meta\")`, `onnx2torch.convert`; **B1r** B1 with the two changes onnx2torch "
+        "needs to convert today's exports: tensors of at most 1 KiB serialized stay real (converters read axes, "
+        "shapes and perms from them) and the default device stays `cpu` (onnx2torch's Transpose reads its perm back "
+        "from a tensor it creates). Where B1 fails, the targets set against B1 are evaluated against B1r.\n"
     )
 
 

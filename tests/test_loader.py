@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import gc
 import threading
 
 import onnx
@@ -140,3 +141,45 @@ def test_concurrent_converts(tmp_path, rng):
     assert not errors
     assert len(results) == 20
     assert_restored()
+    assert gc.isenabled()
+
+
+def test_convert_pauses_the_collector_and_restores_it(missing_weights, monkeypatch):
+    states = []
+    original = ow._convert.build_graph_module
+
+    def spy(*args, **kwargs):
+        states.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ow._convert, "build_graph_module", spy)
+    assert gc.isenabled()
+    ow.convert(missing_weights)
+    assert states == [False] and gc.isenabled()
+
+    with pytest.raises(ow.UnsupportedOperatorError):
+        ow.convert(opaque_model_path(missing_weights.parent), strict=True)
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        ow.convert(missing_weights)
+        assert not gc.isenabled(), "a caller's disabled collector must stay disabled"
+    finally:
+        gc.enable()
+
+
+def opaque_model_path(directory):
+    node = onnx.helper.make_node("NoSuchOp", ["x"], ["y"], domain="example.custom")
+    graph = onnx.helper.make_graph(
+        [node],
+        "opaque",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])],
+    )
+    model = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("example.custom", 1)]
+    )
+    path = directory / "opaque.onnx"
+    onnx.save(model, path)
+    return path

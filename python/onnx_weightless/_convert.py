@@ -10,6 +10,7 @@ from onnx import ModelProto
 from torch import fx
 
 from ._builder import build_graph_module
+from ._gc_pause import paused_collection
 from ._session import Session, session
 from ._skeleton import DEFAULT_SIZE_THRESHOLD
 
@@ -46,7 +47,7 @@ def convert(
     The result runs on meta inputs through :func:`meta_forward`.
     """
     directory = os.path.abspath(os.fspath(base_dir)) if base_dir is not None else None
-    with session(size_threshold, directory, with_weights) as state:
+    with paused_collection(), session(size_threshold, directory, with_weights) as state:
         onnx_model = state.begin_conversion(model if isinstance(model, ModelProto) else os.fspath(model))
         return build_graph_module(
             onnx_model,
