@@ -92,3 +92,40 @@ def test_plain_onnx2torch_converts_only_those():
         except (NotImplementedError, KeyError):
             pass  # a newer op version, or a weight computed by a node (Identity of a shared bias)
     assert converted == PLAIN_CONVERTS
+
+
+def _inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
+    inferred = onnx.shape_inference.infer_shapes(model)
+    values = list(inferred.graph.value_info) + list(inferred.graph.output)
+    return {value.name: value.type for value in values if value.type.HasField("tensor_type")}
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_propagated_shapes_match_the_forward_and_onnx_shape_inference(case):
+    fixture, _, outputs, _ = _reference(*case)
+    gm = ow.convert(fixture.path, strict=True)
+    shapes = ow.propagate_shapes(gm, input_shapes=[tuple(t.shape) for t in fixture.example_inputs])
+    (output_node,) = [node for node in gm.graph.nodes if node.op == "output"]
+    returned = output_node.args[0] if isinstance(output_node.args[0], tuple) else (output_node.args[0],)
+    assert [shapes[node.name] for node in returned] == [ow.ValueShape(tuple(t.shape), t.dtype) for t in outputs]
+
+    # Every node output ONNX shape inference gives a shape for agrees with it: rank, fixed dims, dtype.
+    types = _inferred_types(ow.load(fixture.path))
+    compared = 0
+    for node in gm.graph.nodes:
+        names = node.meta.get("onnx_outputs")
+        if not names:
+            continue
+        values = shapes[node.name] if len(names) > 1 else (shapes[node.name],)
+        for name, value in zip(names, values):
+            tensor_type = types[name].tensor_type if name in types else None
+            if value is None or tensor_type is None or not tensor_type.HasField("shape"):
+                continue
+            dims = tensor_type.shape.dim
+            assert len(value.shape) == len(dims), (node.name, name)
+            for ours, dim in zip(value.shape, dims):
+                if dim.HasField("dim_value"):
+                    assert ours == dim.dim_value, (node.name, name, value.shape)
+                    compared += 1
+            assert value.dtype == ow.torch_dtype(tensor_type.elem_type), (node.name, name)
+    assert compared >= len(returned)

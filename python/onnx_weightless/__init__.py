@@ -23,6 +23,7 @@ from ._errors import (
 )
 from ._meta_forward import meta_forward
 from ._opaque import OpaqueOp
+from ._shapes import ValueShape, propagate_shapes
 from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
 
 __version__ = "0.1.0"
@@ -37,10 +38,12 @@ __all__ = [
     "OpaqueOp",
     "UnsupportedDtypeError",
     "UnsupportedOperatorError",
+    "ValueShape",
     "WeightlessError",
     "convert",
     "load",
     "meta_forward",
+    "propagate_shapes",
     "register_converter",
     "scan",
     "torch_dtype",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from functools import partial
 from operator import getitem
-from typing import Any
+from typing import Any, NamedTuple
 
 import onnx
 from onnx import ModelProto
@@ -25,7 +25,31 @@ from ._converters.registry import normalize_domain, since_version
 from ._errors import UnsupportedOperatorError
 from ._opaque import OpaqueOp, attribute_values, output_specs
 
-__all__ = ["build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
+__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
+
+#: fx node meta keys: a placeholder's ONNX graph input (an OnnxInput), a module call's ONNX output names.
+ONNX_INPUT = "onnx_input"
+ONNX_OUTPUTS = "onnx_outputs"
+
+
+class OnnxInput(NamedTuple):
+    """An ONNX graph input as declared: ``dims`` holds an int per fixed dimension, the symbol's
+    name for a symbolic one, None where the dimension is unknown (``dims`` is None without a shape)."""
+
+    name: str
+    elem_type: int
+    dims: tuple[int | str | None, ...] | None
+
+
+def _input_spec(value: onnx.ValueInfoProto) -> OnnxInput:
+    tensor_type = value.type.tensor_type
+    if not tensor_type.HasField("shape"):
+        return OnnxInput(value.name, tensor_type.elem_type, None)
+    dims = tuple(
+        dim.dim_value if dim.HasField("dim_value") else dim.dim_param if dim.HasField("dim_param") else None
+        for dim in tensor_type.shape.dim
+    )
+    return OnnxInput(value.name, tensor_type.elem_type, dims)
 
 
 class _Initializers(nn.Module):
@@ -158,6 +182,7 @@ def build_graph_module(
         if save_input_names and not name.isidentifier():
             raise ValueError(f"input name {name!r} cannot name a placeholder of a torch.fx.GraphModule")
         placeholders[name] = torch_graph.placeholder(name if save_input_names else f"input_{position}")
+        placeholders[name].meta[ONNX_INPUT] = _input_spec(graph_proto.input[position - 1])
 
     def initializer(value_name: str) -> fx.Node:
         found = buffers.get(value_name)
@@ -207,6 +232,7 @@ def build_graph_module(
             kwargs = {key: arg for key, arg in zip(parameters, args[first:]) if arg is not None}
             args = args[:first]
         nodes[name] = torch_graph.call_module(module_name, args=tuple(args), kwargs=kwargs)
+        nodes[name].meta[ONNX_OUTPUTS] = tuple(mapping.outputs)
 
     results = [value(output_name) for output_name in onnx_graph.output_values]
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))
