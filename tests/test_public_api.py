@@ -4,8 +4,8 @@ import onnx_weightless as ow
 
 PUBLIC = {
     "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
-    "ModelReadError", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueShape", "WeightlessError",
-    "convert", "load", "meta_forward", "propagate_shapes", "register_converter", "scan", "torch_dtype",
+    "ModelReadError", "ModelReport", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueShape", "WeightlessError",
+    "convert", "inspect", "load", "meta_forward", "propagate_shapes", "register_converter", "scan", "torch_dtype",
     "weightless_onnx_loader",
 }
 

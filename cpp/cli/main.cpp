@@ -2,15 +2,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "onnx_weightless/analysis.hpp"
 #include "onnx_weightless/byte_source.hpp"
+#include "onnx_weightless/dtype.hpp"
 #include "onnx_weightless/errors.hpp"
 #include "onnx_weightless/scan.hpp"
+#include "onnx_weightless/skeleton.hpp"
 #include "onnx_weightless/summary.hpp"
 
 namespace ow = onnx_weightless;
@@ -61,13 +65,110 @@ void print_totals_table(const char* title, const std::map<std::string, ow::Total
     }
 }
 
-int inspect(const std::string& path, bool as_json, size_t top_ops) {
+std::string dims_text(const std::vector<int64_t>& dims) {
+    std::string text = "[";
+    for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
+    return text + "]";
+}
+
+/// The `largest` tensors of the index by bytes, largest first.
+std::vector<const ow::TensorInfo*> largest_tensors(const ow::TensorIndex& index, size_t largest) {
+    std::vector<const ow::TensorInfo*> tensors;
+    for (const auto& t : index.tensors) tensors.push_back(&t);
+    auto bytes = [](const ow::TensorInfo* t) { return t->byte_size.value_or(0); };
+    const size_t keep = std::min(largest, tensors.size());
+    std::partial_sort(tensors.begin(), tensors.begin() + keep, tensors.end(), [&](const auto* a, const auto* b) {
+        return bytes(a) > bytes(b) || (bytes(a) == bytes(b) && a->name < b->name);
+    });
+    tensors.resize(keep);
+    return tensors;
+}
+
+json largest_weights_json(const std::vector<const ow::TensorInfo*>& weights) {
+    json out = json::array();
+    for (const auto* t : weights) {
+        out.push_back({{"name", t->name}, {"dtype", ow::dtype_name(t->data_type)}, {"dims", t->dims},
+                       {"bytes", t->byte_size.value_or(0)}, {"storage", ow::storage_name(t->storage)}});
+    }
+    return out;
+}
+
+json analysis_json(const ow::Analysis& a, const std::map<std::string, int64_t>& dims) {
+    json by_op = json::object();
+    for (const auto& [op, c] : a.by_op) {
+        by_op[op] = {{"nodes", c.nodes}, {"macs", c.macs}, {"flops", c.flops}, {"unknown", c.unknown}};
+    }
+    json largest = json::array();
+    for (const auto& v : a.largest_activations) {
+        largest.push_back({{"name", v.name}, {"dtype", ow::dtype_name(v.elem_type)}, {"dims", v.dims}, {"bytes", v.bytes}});
+    }
+    return {
+        {"dims", dims},
+        {"macs", a.macs},
+        {"flops", a.flops},
+        {"unknown_nodes", a.unknown_nodes},
+        {"by_op", by_op},
+        {"activations", {{"known", a.activations_known}, {"unknown", a.activations_unknown},
+                         {"bytes", a.activation_bytes}, {"peak_bytes", a.peak_activation_bytes}}},
+        {"weight_derived", {{"values", a.weight_derived}, {"bytes", a.weight_derived_bytes}}},
+        {"largest_activations", largest},
+    };
+}
+
+void print_analysis(const ow::Analysis& a, size_t top_ops) {
+    std::printf("\ncompute      %s MACs, %s FLOPs", human_count(static_cast<double>(a.macs)).c_str(),
+                human_count(static_cast<double>(a.flops)).c_str());
+    if (a.unknown_nodes) {
+        std::printf(" (%llu nodes without known shapes not counted: bind symbols with --dim NAME=SIZE)",
+                    static_cast<unsigned long long>(a.unknown_nodes));
+    }
+    std::printf("\nactivations  %s in all, %s peak alive; %llu of %llu node outputs sized",
+                human_bytes(static_cast<double>(a.activation_bytes)).c_str(),
+                human_bytes(static_cast<double>(a.peak_activation_bytes)).c_str(),
+                static_cast<unsigned long long>(a.activations_known),
+                static_cast<unsigned long long>(a.activations_known + a.activations_unknown));
+    if (a.weight_derived) {
+        std::printf("; %llu weight-derived values (%s) apart", static_cast<unsigned long long>(a.weight_derived),
+                    human_bytes(static_cast<double>(a.weight_derived_bytes)).c_str());
+    }
+    std::vector<std::pair<std::string, ow::OpCost>> ops(a.by_op.begin(), a.by_op.end());
+    std::sort(ops.begin(), ops.end(), [](const auto& x, const auto& y) {
+        return x.second.flops > y.second.flops || (x.second.flops == y.second.flops && x.first < y.first);
+    });
+    std::printf("\n\n%-28s %10s %14s %14s\n", "op by FLOPs", "nodes", "MACs", "FLOPs");
+    for (size_t i = 0; i < ops.size() && i < top_ops && ops[i].second.flops > 0; ++i) {
+        const auto& c = ops[i].second;
+        std::printf("%-28s %10llu %14s %14s\n", ops[i].first.c_str(), static_cast<unsigned long long>(c.nodes),
+                    human_count(static_cast<double>(c.macs)).c_str(), human_count(static_cast<double>(c.flops)).c_str());
+    }
+    if (!a.largest_activations.empty()) {
+        std::printf("\n%-40s %-10s %-24s %12s\n", "largest activations", "dtype", "dims", "bytes");
+        for (const auto& v : a.largest_activations) {
+            std::printf("%-40s %-10s %-24s %12s\n", v.name.c_str(), ow::dtype_name(v.elem_type).c_str(),
+                        dims_text(v.dims).c_str(), human_bytes(static_cast<double>(v.bytes)).c_str());
+        }
+    }
+}
+
+int inspect(const std::string& path, bool as_json, size_t top_ops, size_t largest,
+            const std::map<std::string, int64_t>& dims) {
     const auto start = std::chrono::steady_clock::now();
     ow::FileSource source(path);
     ow::TensorIndex index = ow::scan(source);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const uint64_t scan_bytes_read = source.bytes_read();
+    const uint64_t scan_reads = source.read_calls();
     const ow::IndexTotals totals = ow::totals(index);
     const ow::ModelSummary& s = index.summary;
+    // The graph is analysed on the skeleton: the same model minus payloads, kilobytes in memory.
+    ow::SkeletonPolicy policy;
+    policy.model_location = std::filesystem::path(path).filename().string();
+    const ow::SkeletonResult skeleton = ow::write_skeleton(source, index, policy);
+    ow::AnalysisOptions options;
+    options.dims = dims;
+    options.largest = largest;
+    const ow::Analysis analysis = ow::analyze(ow::read_graph(skeleton.bytes), options);
+    const auto weights = largest_tensors(index, largest);
 
     if (as_json) {
         json opsets = json::array();
@@ -87,7 +188,9 @@ int inspect(const std::string& path, bool as_json, size_t top_ops) {
             {"by_dtype", totals_map_json(totals.by_dtype)},
             {"by_storage", totals_map_json(totals.by_storage)},
             {"external_files", totals_map_json(totals.by_external_file)},
-            {"scan", {{"seconds", seconds}, {"bytes_read", source.bytes_read()}, {"reads", source.read_calls()}}},
+            {"largest_weights", largest_weights_json(weights)},
+            {"analysis", analysis_json(analysis, dims)},
+            {"scan", {{"seconds", seconds}, {"bytes_read", scan_bytes_read}, {"reads", scan_reads}}},
         };
         std::cout << out.dump(2) << "\n";
         return 0;
@@ -118,10 +221,18 @@ int inspect(const std::string& path, bool as_json, size_t top_ops) {
         std::printf("%-28s %10llu\n", ops[i].second.c_str(), static_cast<unsigned long long>(ops[i].first));
     }
     if (ops.size() > top_ops) std::printf("%-28s %10zu\n", "(other op types)", ops.size() - top_ops);
+    if (!weights.empty()) {
+        std::printf("\n%-40s %-10s %-24s %12s\n", "largest weights", "dtype", "dims", "bytes");
+        for (const auto* t : weights) {
+            std::printf("%-40s %-10s %-24s %12s\n", t->name.c_str(), ow::dtype_name(t->data_type).c_str(),
+                        dims_text(t->dims).c_str(), human_bytes(static_cast<double>(t->byte_size.value_or(0))).c_str());
+        }
+    }
+    print_analysis(analysis, top_ops);
     std::printf("\nscanned in %.1f ms, read %s of %s in %llu reads\n", seconds * 1e3,
-                human_bytes(static_cast<double>(source.bytes_read())).c_str(),
+                human_bytes(static_cast<double>(scan_bytes_read)).c_str(),
                 human_bytes(static_cast<double>(index.file_size)).c_str(),
-                static_cast<unsigned long long>(source.read_calls()));
+                static_cast<unsigned long long>(scan_reads));
     return 0;
 }
 
@@ -133,13 +244,33 @@ int main(int argc, char** argv) {
     std::string path;
     bool as_json = false;
     size_t top_ops = 15;
-    CLI::App* inspect_cmd = app.add_subcommand("inspect", "Summarise a model: graph, op types, weights by dtype and storage");
+    size_t largest = 10;
+    std::vector<std::string> dim_args;
+    CLI::App* inspect_cmd = app.add_subcommand(
+        "inspect", "Summarise a model: graph, op types, weights by dtype and storage, MACs/FLOPs and activation memory");
     inspect_cmd->add_option("model", path, "Path to the .onnx file")->required();
     inspect_cmd->add_flag("--json", as_json, "Print JSON instead of tables");
-    inspect_cmd->add_option("--top-ops", top_ops, "Op types to list in the table (default 15)");
+    inspect_cmd->add_option("--top-ops", top_ops, "Op types to list in the tables (default 15)");
+    inspect_cmd->add_option("--largest", largest, "Largest weights and activations to list (default 10)");
+    inspect_cmd->add_option("--dim", dim_args,
+                            "Size of a symbolic dimension, NAME=SIZE (repeatable), e.g. --dim batch=1 --dim sequence=128");
     CLI11_PARSE(app, argc, argv);
+    std::map<std::string, int64_t> dims;
+    for (const auto& arg : dim_args) {
+        const auto eq = arg.find('=');
+        int64_t size = -1;
+        try {
+            if (eq != std::string::npos && eq > 0) size = std::stoll(arg.substr(eq + 1));
+        } catch (const std::exception&) {
+        }
+        if (size < 0) {
+            std::cerr << "onnx-weightless: --dim expects NAME=SIZE with a non-negative SIZE, got '" << arg << "'\n";
+            return 1;
+        }
+        dims[arg.substr(0, eq)] = size;
+    }
     try {
-        return inspect(path, as_json, top_ops);
+        return inspect(path, as_json, top_ops, largest, dims);
     } catch (const ow::Error& e) {
         std::cerr << "onnx-weightless: " << e.what() << "\n";
         return 2;

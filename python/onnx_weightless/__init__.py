@@ -21,6 +21,7 @@ from ._errors import (
     UnsupportedOperatorError,
     WeightlessError,
 )
+from ._inspect import ModelReport, inspect
 from ._meta_forward import meta_forward
 from ._opaque import OpaqueOp
 from ._shapes import ValueShape, propagate_shapes
@@ -35,12 +36,14 @@ __all__ = [
     "LimitError",
     "MissingWeightsError",
     "ModelReadError",
+    "ModelReport",
     "OpaqueOp",
     "UnsupportedDtypeError",
     "UnsupportedOperatorError",
     "ValueShape",
     "WeightlessError",
     "convert",
+    "inspect",
     "load",
     "meta_forward",
     "propagate_shapes",

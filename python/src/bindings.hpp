@@ -5,6 +5,7 @@
 
 namespace onnx_weightless::python {
 
+void init_analysis(nanobind::module_& m);
 void init_errors(nanobind::module_& m);
 void init_scan(nanobind::module_& m);
 void init_skeleton(nanobind::module_& m);
