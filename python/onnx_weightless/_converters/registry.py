@@ -18,6 +18,7 @@ values (a shape, axes, pads...), which must be real tensors even in a weightless
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ def register(
     return decorate
 
 
+@functools.lru_cache(maxsize=4096)
 def since_version(domain: str, op_type: str, opset: int) -> int | None:
     """The version of ``op_type`` in force at ``opset`` (None if onnx has no schema for it)."""
     try:
