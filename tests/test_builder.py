@@ -14,7 +14,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
-from conftest import make_model, save
+from conftest import linear_reshape_model, make_model, save
 from converter_checks import check_converter, reference_outputs
 
 
@@ -212,3 +212,21 @@ def test_a_registered_converter_replaces_the_opaque_module():
         from onnx_weightless._converters import registry
 
         del registry._REGISTRY[("acme", "Frobnicate", 1)]
+
+
+def test_python_code_is_generated_on_first_use(tmp_path, rng):
+    """Interpreting the graph (meta_forward, propagate_shapes) never needs the generated forward;
+    calling the module or reading its code generates it."""
+    from torch.fx._lazy_graph_module import _LazyGraphModule
+
+    path = save(linear_reshape_model(rng), tmp_path)
+    gm = ow.convert(path, with_weights=True)
+    assert isinstance(gm, torch.fx.GraphModule)
+    x = torch.randn(2, 64)
+    meta = ow.meta_forward(gm, x.to("meta"))
+    assert type(gm)._needs_recompile(), "meta_forward generated the code"
+    assert meta.shape == gm(x).shape
+    assert not type(gm)._needs_recompile()
+    assert "def forward" in gm.code
+    plain = torch.fx.GraphModule(gm, gm.graph)  # an eagerly compiled copy, e.g. for torch.jit.script
+    torch.testing.assert_close(plain(x), gm(x))

@@ -71,9 +71,13 @@ const char* ByteWindow::bytes(uint64_t offset, size_t n) {
     if (offset >= buffer_offset_ && offset + n <= buffer_offset_ + buffer_length_) {
         return buffer_.data() + (offset - buffer_offset_);
     }
-    // Refill starting at `offset`: reads ahead up to the window size, never past the end.
+    // Refill starting at `offset`, never past the end. A walk continuing where the window ended
+    // reads ahead twice as far each time, up to the window size; a jump (past a payload) starts
+    // again small, since a tensor header is followed by its payload, not by more structure.
+    const bool continues = buffer_length_ > 0 && offset >= buffer_offset_ && offset <= buffer_offset_ + buffer_length_;
+    read_ahead_ = continues ? std::min(window_size_, read_ahead_ * 2) : std::min(window_size_, kFirstReadAhead);
     const uint64_t available = source_.size() - offset;
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(available, std::max(n, window_size_)));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(available, std::max(n, read_ahead_)));
     buffer_.resize(want);
     source_.read_at(offset, buffer_.data(), want);
     buffer_offset_ = offset;

@@ -23,6 +23,7 @@ from ._converters import lookup
 from ._converters._common import converted
 from ._converters.registry import normalize_domain, since_version
 from ._errors import UnsupportedOperatorError
+from ._graph_module import graph_module
 from ._opaque import OpaqueOp, attribute_values, output_specs
 
 __all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
@@ -237,5 +238,5 @@ def build_graph_module(
     results = [value(output_name) for output_name in onnx_graph.output_values]
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))
     torch_graph.lint()
-    return fx.GraphModule(root, torch_graph)
+    return graph_module(root, torch_graph)
 

@@ -73,10 +73,12 @@ private:
 
 /// A read-ahead window over a ByteSource, so that walking many small field headers costs one
 /// read per window rather than one per header. A window starting at a tensor header may cover
-/// the first bytes of that tensor's payload; `window_size` bounds that over-read.
+/// the first bytes of that tensor's payload; `window_size` bounds that over-read. Reads after a
+/// jump start at 4 KiB and double while the walk continues where the last one ended.
 class ByteWindow {
 public:
     static constexpr size_t default_window_size = 64 * 1024;
+    static constexpr size_t kFirstReadAhead = 4 * 1024;
 
     explicit ByteWindow(ByteSource& source, size_t window_size = default_window_size);
 
@@ -91,6 +93,7 @@ public:
 private:
     ByteSource& source_;
     size_t window_size_;
+    size_t read_ahead_ = kFirstReadAhead;
     std::vector<char> buffer_;
     uint64_t buffer_offset_ = 0;
     size_t buffer_length_ = 0;
