@@ -11,6 +11,7 @@
 
 #include "onnx_weightless/analysis.hpp"
 #include "onnx_weightless/byte_source.hpp"
+#include "onnx_weightless/check.hpp"
 #include "onnx_weightless/dtype.hpp"
 #include "onnx_weightless/errors.hpp"
 #include "onnx_weightless/scan.hpp"
@@ -236,6 +237,95 @@ int inspect(const std::string& path, bool as_json, size_t top_ops, size_t larges
     return 0;
 }
 
+const char* state_name(ow::ExternalFileState state) {
+    switch (state) {
+        case ow::ExternalFileState::present: return "present";
+        case ow::ExternalFileState::missing: return "missing";
+        case ow::ExternalFileState::refused: return "refused";
+    }
+    return "?";
+}
+
+/// Exit status: 0 when every referenced file is present, safe and large enough; 1 otherwise.
+int check(const std::string& path, bool as_json) {
+    ow::FileSource source(path);
+    const ow::TensorIndex index = ow::scan(source);
+    const std::string model_dir = std::filesystem::absolute(path).parent_path().string();
+    const ow::ExternalDataCheck report = ow::check_external_data(index, model_dir);
+    if (as_json) {
+        json files = json::array();
+        for (const auto& f : report.files) {
+            json problems = json::array();
+            for (const auto& p : f.problems) problems.push_back({{"tensor", p.tensor}, {"problem", p.problem}});
+            files.push_back({{"location", f.location}, {"state", state_name(f.status.state)}, {"size", f.status.size},
+                             {"reason", f.status.reason}, {"tensors", f.tensors}, {"bytes", f.bytes},
+                             {"required_size", f.required_size}, {"problems", problems}, {"ok", f.ok()}});
+        }
+        json malformed = json::array();
+        for (const auto& p : report.malformed) malformed.push_back({{"tensor", p.tensor}, {"problem", p.problem}});
+        std::cout << json{{"path", path}, {"ok", report.ok()}, {"files", files}, {"malformed", malformed}}.dump(2) << "\n";
+        return report.ok() ? 0 : 1;
+    }
+    if (report.files.empty() && report.malformed.empty()) {
+        std::printf("%s: no external data (every tensor is in the model file)\n", path.c_str());
+        return 0;
+    }
+    std::printf("%-40s %-8s %12s %12s %8s\n", "external file", "state", "size", "needed", "tensors");
+    for (const auto& f : report.files) {
+        std::printf("%-40s %-8s %12s %12s %8llu\n", f.location.c_str(), state_name(f.status.state),
+                    f.status.state == ow::ExternalFileState::present ? human_bytes(static_cast<double>(f.status.size)).c_str() : "-",
+                    human_bytes(static_cast<double>(f.required_size)).c_str(), static_cast<unsigned long long>(f.tensors));
+        if (!f.status.reason.empty()) std::printf("    %s\n", f.status.reason.c_str());
+        for (const auto& p : f.problems) std::printf("    %s: %s\n", p.tensor.c_str(), p.problem.c_str());
+    }
+    for (const auto& p : report.malformed) std::printf("malformed reference: %s %s\n", p.tensor.c_str(), p.problem.c_str());
+    std::printf("%s\n", report.ok() ? "ok: every referenced file is present, safe to open and large enough"
+                                      : "problems found");
+    return report.ok() ? 0 : 1;
+}
+
+/// Writes the skeleton of `path` to `output` (a new file, renamed into place once complete).
+int strip(const std::string& path, const std::string& output, uint64_t threshold, bool force) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(output, ec) && fs::equivalent(path, output, ec)) {
+        std::cerr << "onnx-weightless: refusing to overwrite the model itself with its skeleton\n";
+        return 1;
+    }
+    if (fs::exists(output, ec) && !force) {
+        std::cerr << "onnx-weightless: " << output << " exists; pass --force to replace it\n";
+        return 1;
+    }
+    ow::FileSource source(path);
+    const ow::TensorIndex index = ow::scan(source);
+    ow::SkeletonPolicy policy;
+    policy.threshold_bytes = threshold;
+    policy.model_location = fs::path(path).filename().string();
+    const ow::SkeletonResult skeleton = ow::write_skeleton(source, index, policy);
+    const fs::path target(output);
+    const fs::path partial = target.parent_path() / ("." + target.filename().string() + ".partial");
+    {
+        std::FILE* f = std::fopen(partial.c_str(), "wb");
+        if (!f) throw ow::IoError("cannot create " + partial.string());
+        const bool written = std::fwrite(skeleton.bytes.data(), 1, skeleton.bytes.size(), f) == skeleton.bytes.size();
+        if (std::fclose(f) != 0 || !written) {
+            fs::remove(partial, ec);
+            throw ow::IoError("cannot write " + partial.string());
+        }
+    }
+    fs::rename(partial, target, ec);
+    if (ec) {
+        fs::remove(partial, ec);
+        throw ow::IoError("cannot rename the skeleton into " + output);
+    }
+    std::printf("%s: %s -> %s (%llu tensors stripped, %s of payload left in %s)\n", output.c_str(),
+                human_bytes(static_cast<double>(index.file_size)).c_str(),
+                human_bytes(static_cast<double>(skeleton.bytes.size())).c_str(),
+                static_cast<unsigned long long>(skeleton.stripped_tensors),
+                human_bytes(static_cast<double>(skeleton.stripped_bytes)).c_str(), policy.model_location.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,7 +344,27 @@ int main(int argc, char** argv) {
     inspect_cmd->add_option("--largest", largest, "Largest weights and activations to list (default 10)");
     inspect_cmd->add_option("--dim", dim_args,
                             "Size of a symbolic dimension, NAME=SIZE (repeatable), e.g. --dim batch=1 --dim sequence=128");
+    CLI::App* check_cmd = app.add_subcommand(
+        "check", "Which external data files the model references, and whether each is present, safe to open and large enough");
+    check_cmd->add_option("model", path, "Path to the .onnx file")->required();
+    check_cmd->add_flag("--json", as_json, "Print JSON instead of a table");
+    std::string output;
+    uint64_t threshold = 1024;
+    bool force = false;
+    CLI::App* strip_cmd = app.add_subcommand(
+        "strip", "Write the model's skeleton: the same model with every payload over the threshold left in the original file");
+    strip_cmd->add_option("model", path, "Path to the .onnx file")->required();
+    strip_cmd->add_option("-o,--output", output, "Skeleton file to write")->required();
+    strip_cmd->add_option("--threshold", threshold, "Payloads of more bytes than this are stripped (default 1024)");
+    strip_cmd->add_flag("--force", force, "Replace the output file if it exists");
     CLI11_PARSE(app, argc, argv);
+    try {
+        if (check_cmd->parsed()) return check(path, as_json);
+        if (strip_cmd->parsed()) return strip(path, output, threshold, force);
+    } catch (const ow::Error& e) {
+        std::cerr << "onnx-weightless: " << e.what() << "\n";
+        return 2;
+    }
     std::map<std::string, int64_t> dims;
     for (const auto& arg : dim_args) {
         const auto eq = arg.find('=');

@@ -26,6 +26,7 @@ from ._meta_forward import meta_forward
 from ._opaque import OpaqueOp
 from ._shapes import ValueShape, propagate_shapes
 from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
+from ._strip import strip
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "propagate_shapes",
     "register_converter",
     "scan",
+    "strip",
     "torch_dtype",
     "weightless_onnx_loader",
 ]
