@@ -5,7 +5,7 @@ import onnx_weightless as ow
 PUBLIC = {
     "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
     "ModelReadError", "ModelReport", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueShape", "WeightlessError",
-    "convert", "inspect", "load", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
+    "convert", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
     "weightless_onnx_loader",
 }
 

@@ -22,6 +22,7 @@ from ._errors import (
     WeightlessError,
 )
 from ._inspect import ModelReport, inspect
+from ._materialize import materialize
 from ._meta_forward import meta_forward
 from ._opaque import OpaqueOp
 from ._shapes import ValueShape, propagate_shapes
@@ -46,6 +47,7 @@ __all__ = [
     "convert",
     "inspect",
     "load",
+    "materialize",
     "meta_forward",
     "propagate_shapes",
     "register_converter",
