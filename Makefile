@@ -23,7 +23,7 @@ endif
 ONNX_OLDEST := 1.16.2
 ONNX_OLDEST_DIR := .cache/onnx-$(ONNX_OLDEST)
 
-.PHONY: help demo test test-cpp test-python test-python-oldest-onnx coverage system-deps venv python-package cpp bench clean
+.PHONY: help demo test test-cpp test-cmake-package test-python test-python-oldest-onnx coverage system-deps venv python-package cpp bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
@@ -59,6 +59,18 @@ cpp: system-deps venv
 test-cpp: cpp
 	cd $(CPP_BUILD) && PATH="$(abspath $(VENV))/bin:$$PATH" ctest --output-on-failure
 
+# The installed library as another CMake project sees it: install, build examples/cpp against it, run it.
+test-cmake-package: cpp
+	rm -rf build/install build/example
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake --install $(CPP_BUILD) --prefix build/install >/dev/null
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake -S examples/cpp -B build/example -G Ninja \
+	  -DCMAKE_PREFIX_PATH=$(abspath build/install) >/dev/null
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build build/example
+	build/example/model_summary models/llama3-8b.onnx | tee build/example/summary.txt
+	grep -qx 'nodes        2161' build/example/summary.txt
+	grep -qx 'parameters   8030310428' build/example/summary.txt
+	grep -qx 'MACs         964891246592' build/example/summary.txt
+
 test-python: python-package cpp
 	ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless $(PY) -m pytest -q tests
 
@@ -73,7 +85,7 @@ test-python-oldest-onnx: python-package cpp $(ONNX_OLDEST_DIR)/.installed
 	  $(PY) -m pytest -q -p no:cacheprovider tests --onnx-version=$(ONNX_OLDEST) \
 	  --ignore-glob='tests/test_converters_*.py'
 
-test: test-cpp test-python test-python-oldest-onnx
+test: test-cpp test-cmake-package test-python test-python-oldest-onnx
 
 coverage: python-package
 	$(PY) scripts/node_test_coverage.py
