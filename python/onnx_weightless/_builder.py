@@ -25,6 +25,7 @@ from ._converters.registry import normalize_domain, since_version
 from ._errors import UnsupportedOperatorError
 from ._graph_module import graph_module
 from ._opaque import OpaqueOp, attribute_values, output_specs
+from ._progress import Progress
 
 __all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
 
@@ -138,9 +139,10 @@ def build_graph_module(
     strict: bool = False,
     save_input_names: bool = False,
     attach_onnx_mapping: bool = False,
+    progress: bool | None = None,
 ) -> fx.GraphModule:
     """``conversion`` (a _session.Conversion) supplies tensors under the value policy and runs
-    each converter in the right mode."""
+    each converter in the right mode. ``progress``: see _progress.Progress."""
     model = _infer_shapes(model)
     if model.ir_version < 3:
         raise NotImplementedError(f"ONNX IR version {model.ir_version} is too old (3 or newer is supported)")
@@ -218,7 +220,9 @@ def build_graph_module(
         raise ValueError(f"value {value_name!r} is used before anything produces it (graph not topologically sorted?)")
 
     module_names: set[str] = {"initializers"}
-    for name, node in onnx_graph.nodes.items():
+    shown = Progress("converting", len(onnx_graph.nodes), "nodes", progress)
+    for done, (name, node) in enumerate(onnx_graph.nodes.items()):
+        shown.update(done)
         torch_module, mapping = conversion.run(converters[name], node, onnx_graph)
         if attach_onnx_mapping:
             torch_module.onnx_mapping = mapping
@@ -235,6 +239,7 @@ def build_graph_module(
         nodes[name] = torch_graph.call_module(module_name, args=tuple(args), kwargs=kwargs)
         nodes[name].meta[ONNX_OUTPUTS] = tuple(mapping.outputs)
 
+    shown.close()
     results = [value(output_name) for output_name in onnx_graph.output_values]
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))
     torch_graph.lint()

@@ -26,6 +26,7 @@ def convert(
     with_weights: bool = False,
     save_input_names: bool = False,
     attach_onnx_mapping: bool = False,
+    progress: bool | None = None,
 ) -> fx.GraphModule:
     """Converts an ONNX model to a ``torch.fx.GraphModule`` without its weights.
 
@@ -44,7 +45,9 @@ def convert(
     ``with_weights=True`` reads every tensor instead (MissingWeightsError if one is absent): the
     same module with real weights, the reference the weightless conversion is tested against.
 
-    The result runs on meta inputs through :func:`meta_forward`.
+    The result runs on meta inputs through :func:`meta_forward`. ``progress`` shows a progress
+    line on stderr for conversions longer than half a second: None (the default) when stderr is a
+    terminal, True always, False never.
     """
     directory = os.path.abspath(os.fspath(base_dir)) if base_dir is not None else None
     with paused_collection(), session(size_threshold, directory, with_weights) as state:
@@ -55,6 +58,7 @@ def convert(
             strict=strict,
             save_input_names=save_input_names,
             attach_onnx_mapping=attach_onnx_mapping,
+            progress=progress,
         )
 
 

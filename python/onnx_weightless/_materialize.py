@@ -9,6 +9,8 @@ import torch
 from onnx import ModelProto
 from torch import fx, nn
 
+from ._progress import Progress
+
 __all__ = ["materialize"]
 
 _INITS = ("zeros", "random")
@@ -44,6 +46,7 @@ def materialize(
     init: str | None = None,
     base_dir: str | os.PathLike | None = None,
     generator: torch.Generator | None = None,
+    progress: bool | None = None,
 ) -> fx.GraphModule:
     """Gives every ``meta`` tensor of ``module`` (from :func:`convert`) real values on ``device``,
     in place, and returns the module; tensors that are already real move to ``device``.
@@ -54,7 +57,7 @@ def materialize(
     model's by name, shape and dtype (ValueError naming the first differences otherwise), and a
     missing file raises MissingWeightsError. With ``init="zeros"`` or ``init="random"`` (N(0,
     0.02) for floating tensors, zeros otherwise; ``generator`` seeds it) the values are made up,
-    for running the architecture without its weights.
+    for running the architecture without its weights. ``progress`` as for :func:`convert`.
     """
     if not isinstance(module, fx.GraphModule):
         raise TypeError(f"materialize expects a torch.fx.GraphModule, got {type(module).__name__}")
@@ -66,7 +69,7 @@ def materialize(
     if source is not None:
         from ._convert import convert
 
-        reference = _state(convert(source, with_weights=True, base_dir=base_dir))
+        reference = _state(convert(source, with_weights=True, base_dir=base_dir, progress=progress))
         differences = [
             f"{name}: {tuple(ours.shape)} {ours.dtype} here, "
             + (f"{tuple(reference[name].shape)} {reference[name].dtype} in the model" if name in reference else "absent from the model")
@@ -77,10 +80,13 @@ def materialize(
         if differences:
             shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
             raise ValueError(f"the module was not converted from this model: {shown}")
-    for name, tensor in state.items():
+    shown = Progress("materializing", len(state), "tensors", progress)
+    for done, (name, tensor) in enumerate(state.items()):
+        shown.update(done)
         if tensor.device.type == "meta":
             value = reference[name].to(device) if source is not None else _made_up(tensor, init, device, generator)
         else:
             value = tensor.to(device)
         _replace(module, name, value)
+    shown.close()
     return module
