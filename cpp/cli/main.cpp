@@ -136,7 +136,8 @@ void print_analysis(const ow::Analysis& a, size_t top_ops) {
     std::sort(ops.begin(), ops.end(), [](const auto& x, const auto& y) {
         return x.second.flops > y.second.flops || (x.second.flops == y.second.flops && x.first < y.first);
     });
-    std::printf("\n\n%-28s %10s %14s %14s\n", "op by FLOPs", "nodes", "MACs", "FLOPs");
+    std::printf("\n");
+    if (!ops.empty() && ops[0].second.flops > 0) std::printf("\n%-28s %10s %14s %14s\n", "op by FLOPs", "nodes", "MACs", "FLOPs");
     for (size_t i = 0; i < ops.size() && i < top_ops && ops[i].second.flops > 0; ++i) {
         const auto& c = ops[i].second;
         std::printf("%-28s %10llu %14s %14s\n", ops[i].first.c_str(), static_cast<unsigned long long>(c.nodes),
