@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 CPP_BUILD := build/cpp
-APT_PACKAGES := g++ libprotozero-dev libcli11-dev nlohmann-json3-dev libgtest-dev python3-venv
+APT_PACKAGES := g++ libprotozero-dev libcli11-dev nlohmann-json3-dev libgtest-dev libssl-dev python3-venv
 
 # torch and torchvision must be a pair that imports together (onnx2torch imports torchvision).
 ARCH := $(shell uname -m)

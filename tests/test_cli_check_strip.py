@@ -3,16 +3,22 @@ written as new files only, whose stripped tensors resolve to the original model'
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+from pathlib import Path
 
+import jsonschema
 import onnx
 import pytest
 import torch
+from onnx import numpy_helper
 
 import onnx_weightless as ow
 from conftest import files_in, linear_reshape_model, save
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run(cli, *args):
@@ -124,3 +130,25 @@ def test_python_strip_matches_the_cli(cli, tmp_path, rng):
     with pytest.raises(ValueError, match="refusing to replace the model"):
         ow.strip(path, path)
     assert not [name for name in files_in(tmp_path) if name.endswith(".partial")]
+
+
+def test_strip_manifest_hashes_the_data_that_is_present(cli, tmp_path, rng):
+    model = linear_reshape_model(rng)
+    path = save(model, tmp_path, external=True)
+    manifest = tmp_path / "skeleton.json"
+    assert run(cli, "strip", path, "-o", tmp_path / "skeleton.onnx", "--manifest", manifest).returncode == 0
+    data = json.loads(manifest.read_text())
+    schema = json.loads((REPO / "docs" / "schemas" / "manifest.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["model"] == "model.onnx" and data["skeleton"] == "skeleton.onnx"
+    by_name = {t["name"]: t for t in data["tensors"]}
+    for tensor in model.graph.initializer:
+        entry = by_name[tensor.name]
+        raw = numpy_helper.to_array(tensor).tobytes()
+        assert entry["sha256"] == hashlib.sha256(raw).hexdigest(), tensor.name
+        assert entry["bytes"] == len(raw)
+    # Without the data file, the external tensors have no digest; the inline ones still do.
+    os.remove(str(path) + ".data")
+    assert run(cli, "strip", path, "-o", tmp_path / "skeleton.onnx", "--manifest", manifest, "--force").returncode == 0
+    entries = json.loads(manifest.read_text())["tensors"]
+    assert {e["storage"]: e["sha256"] is None for e in entries} == {"external": True, "inline": False}

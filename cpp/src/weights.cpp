@@ -142,8 +142,11 @@ ExternalFileStatus probe_external(const std::string& model_dir, const std::strin
     return open_external(model_dir, location).status;
 }
 
-std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
-                          std::optional<uint64_t> length) {
+namespace {
+
+/// The open file behind `location`, checked to hold [offset, offset + length); throws otherwise.
+FileSource open_range(const std::string& model_dir, const std::string& location, uint64_t offset,
+                      std::optional<uint64_t>& length) {
     Opened opened = open_external(model_dir, location);
     const ExternalFileStatus& status = opened.status;
     if (status.state != ExternalFileState::present) {
@@ -156,11 +159,31 @@ std::string read_external(const std::string& model_dir, const std::string& locat
                                 std::to_string(length.value_or(0)) + " is beyond the file's " +
                                 std::to_string(status.size) + " bytes");
     }
-    const uint64_t n = length.value_or(status.size - offset);
-    FileSource source(opened.fd->release(), location);
-    std::string out(static_cast<size_t>(n), '\0');
+    length = length.value_or(status.size - offset);
+    return FileSource(opened.fd->release(), location);
+}
+
+}  // namespace
+
+std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
+                          std::optional<uint64_t> length) {
+    FileSource source = open_range(model_dir, location, offset, length);
+    std::string out(static_cast<size_t>(*length), '\0');
     source.read_at(offset, out.data(), out.size());
     return out;
+}
+
+void read_external_chunks(const std::string& model_dir, const std::string& location, uint64_t offset,
+                          std::optional<uint64_t> length, size_t chunk,
+                          const std::function<void(std::string_view)>& consume) {
+    FileSource source = open_range(model_dir, location, offset, length);
+    std::string buffer(std::max<size_t>(chunk, 1), '\0');
+    for (uint64_t done = 0; done < *length;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), *length - done));
+        source.read_at(offset + done, buffer.data(), n);
+        consume(std::string_view(buffer.data(), n));
+        done += n;
+    }
 }
 
 std::string payload_to_raw(PayloadField field, int32_t data_type, const std::string& bytes, bool packed,

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "onnx_weightless/tensor_index.hpp"
 
@@ -27,6 +29,12 @@ ExternalFileStatus probe_external(const std::string& model_dir, const std::strin
 /// out of bounds, IoError when reading fails.
 std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
                           std::optional<uint64_t> length);
+
+/// As read_external, handing the bytes to `consume` in consecutive pieces of at most `chunk` bytes
+/// (memory stays bounded whatever the length).
+void read_external_chunks(const std::string& model_dir, const std::string& location, uint64_t offset,
+                          std::optional<uint64_t> length, size_t chunk,
+                          const std::function<void(std::string_view)>& consume);
 
 /// Converts the bytes of an inline payload field into raw_data form (little-endian, packed
 /// sub-byte types) for `elements` elements of `data_type`. raw_data, float_data and double_data
