@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 
+import numpy as np
 import onnx
 import pytest
 import torch
+from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
+from onnx_weightless import _core
 from conftest import flat_outputs, linear_reshape_model, save
 from tests.fixtures.architectures import build
 
@@ -80,3 +83,28 @@ def test_arguments():
         ow.materialize(gm, init="ones")
     with pytest.raises(TypeError, match="expects a torch.fx.GraphModule"):
         ow.materialize(torch.nn.Linear(2, 2), init="zeros")
+
+
+def test_large_weights_are_mapped_not_read(tmp_path, monkeypatch):
+    """Weights of 64 KiB and more come from a copy-on-write mapping: never read into memory, and
+    writing to them leaves the file as it was."""
+    weight = np.arange(256 * 128, dtype=np.float32).reshape(256, 128)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "mapped",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 128])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    path = save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path, external=True)
+    data = (tmp_path / "model.onnx.data").read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read instead of mapped")
+
+    monkeypatch.setattr(_core, "read_external", refuse)
+    gm = ow.materialize(ow.convert(path), path)
+    (mapped,) = [t for t in gm.state_dict().values() if t.shape == (256, 128)]
+    np.testing.assert_array_equal(mapped.numpy(), weight)
+    mapped.add_(1.0)
+    assert (tmp_path / "model.onnx.data").read_bytes() == data

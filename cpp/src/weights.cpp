@@ -145,10 +145,10 @@ ExternalFileStatus probe_external(const std::string& model_dir, const std::strin
 namespace {
 
 /// The open file behind `location`, checked to hold [offset, offset + length); throws otherwise.
-FileSource open_range(const std::string& model_dir, const std::string& location, uint64_t offset,
-                      std::optional<uint64_t>& length) {
-    Opened opened = open_external(model_dir, location);
-    const ExternalFileStatus& status = opened.status;
+/// Throws unless the file is present and holds [offset, offset + length); fills a missing length
+/// with the rest of the file.
+void check_range(const ExternalFileStatus& status, const std::string& location, uint64_t offset,
+                 std::optional<uint64_t>& length) {
     if (status.state != ExternalFileState::present) {
         throw ExternalDataError("[external data] '" + location + "' is " +
                                 (status.state == ExternalFileState::missing ? "missing" : "refused") + ": " +
@@ -160,10 +160,23 @@ FileSource open_range(const std::string& model_dir, const std::string& location,
                                 std::to_string(status.size) + " bytes");
     }
     length = length.value_or(status.size - offset);
+}
+
+FileSource open_range(const std::string& model_dir, const std::string& location, uint64_t offset,
+                      std::optional<uint64_t>& length) {
+    Opened opened = open_external(model_dir, location);
+    check_range(opened.status, location, offset, length);
     return FileSource(opened.fd->release(), location);
 }
 
 }  // namespace
+
+int open_external_range(const std::string& model_dir, const std::string& location, uint64_t offset,
+                        std::optional<uint64_t> length) {
+    Opened opened = open_external(model_dir, location);
+    check_range(opened.status, location, offset, length);
+    return opened.fd->release();
+}
 
 std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
                           std::optional<uint64_t> length) {

@@ -58,6 +58,9 @@ def materialize(
     missing file raises MissingWeightsError. With ``init="zeros"`` or ``init="random"`` (N(0,
     0.02) for floating tensors, zeros otherwise; ``generator`` seeds it) the values are made up,
     for running the architecture without its weights. ``progress`` as for :func:`convert`.
+
+    Tensors of 64 KiB and more stored raw in a file are mapped copy-on-write, not read (see
+    _tensors); the rest are read. Tensors a converter reshapes or transposes are copied.
     """
     if not isinstance(module, fx.GraphModule):
         raise TypeError(f"materialize expects a torch.fx.GraphModule, got {type(module).__name__}")

@@ -3,10 +3,17 @@
 A tensor whose bytes are at hand and small is real; everything else is meta. Tensors whose values
 are read (shapes, axes, pads...) are always made real, from whatever file holds them, or raise
 MissingWeightsError naming the tensor and the file.
+
+Large tensors stored raw in a file (external data, and the payloads a skeleton leaves in the
+model file) are mapped, not read: a private copy-on-write mapping of the range, so a tensor costs
+no memory until its pages are touched and writing to it never reaches the file.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +25,9 @@ from ._dtypes import SUB_BYTE_TYPES, onnx_dtype_name, torch_dtype
 from ._errors import ExternalDataError, MissingWeightsError
 
 __all__ = ["TensorResolver", "external_entries"]
+
+# Tensors of at least this many bytes are mapped rather than read.
+_MAP_AT_LEAST = 64 * 1024
 
 def external_entries(proto: TensorProto) -> dict[str, str]:
     return {entry.key: entry.value for entry in proto.external_data}
@@ -64,6 +74,9 @@ class TensorResolver:
             return self.meta(proto)  # never read as values: shapes, axes and pads are integers
         if not need_values and _element_count(proto) * dtype.itemsize > self.size_threshold:
             return self.meta(proto)
+        mapped = self._mapped(proto, dtype)
+        if mapped is not None:
+            return mapped
         found = self.raw_bytes(proto)
         if found.raw is None:
             if need_values:
@@ -85,6 +98,30 @@ class TensorResolver:
             return False, _UNKNOWN_FOLDER
         state, _size, reason = _core.probe_external(self.base_dir, external_entries(proto).get("location", ""))
         return state == "present", reason
+
+    def _mapped(self, proto: TensorProto, dtype: torch.dtype) -> torch.Tensor | None:
+        """The tensor over a mapping of its file range, where its bytes are raw, large and present;
+        None otherwise (the caller reads them, and reports why they cannot be had)."""
+        if not self.is_external(proto) or self.base_dir is None or sys.byteorder != "little":
+            return None
+        entries = external_entries(proto)
+        size = _element_count(proto) * dtype.itemsize
+        if size < _MAP_AT_LEAST or _core.PAYLOAD_FIELD_KEY in entries or int(entries.get("length", size)) != size:
+            return None
+        offset = int(entries.get("offset", "0"))
+        try:
+            fd = _core.open_external_range(self.base_dir, entries.get("location", ""), offset, size)
+        except ExternalDataError:
+            return None
+        try:
+            start = offset - offset % mmap.ALLOCATIONGRANULARITY
+            mapping = mmap.mmap(fd, offset - start + size, offset=start, access=mmap.ACCESS_COPY)
+        finally:
+            os.close(fd)
+        # frombuffer keeps the mapping alive for as long as the tensor lives.
+        return torch.frombuffer(mapping, dtype=dtype, count=_element_count(proto), offset=offset - start).reshape(
+            tuple(proto.dims)
+        )
 
     def raw_bytes(self, proto: TensorProto) -> _Bytes:
         if not self.is_external(proto):

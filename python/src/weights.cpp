@@ -36,6 +36,14 @@ void init_weights(nb::module_& m) {
         nb::arg("model_dir"), nb::arg("location"), nb::arg("offset"), nb::arg("length").none(),
         "Bytes [offset, offset+length) of an external data file inside model_dir.");
     m.def(
+        "open_external_range",
+        [](const std::string& model_dir, const std::string& location, uint64_t offset, uint64_t length) {
+            return open_external_range(model_dir, location, offset, length);
+        },
+        nb::arg("model_dir"), nb::arg("location"), nb::arg("offset"), nb::arg("length"),
+        "A read-only descriptor (the caller closes it) of an external data file inside model_dir that "
+        "holds [offset, offset+length).");
+    m.def(
         "payload_to_raw",
         [](const std::string& field, int32_t data_type, nb::bytes data, bool packed, uint64_t elements) {
             const auto parsed = payload_field_from_name(field);

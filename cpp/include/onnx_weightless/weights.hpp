@@ -30,6 +30,12 @@ ExternalFileStatus probe_external(const std::string& model_dir, const std::strin
 std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
                           std::optional<uint64_t> length);
 
+/// Opens the file `location` names under the same rules and checks that it holds [offset, offset +
+/// length); returns a read-only descriptor the caller owns and closes (for mapping the range).
+/// Throws as read_external does.
+int open_external_range(const std::string& model_dir, const std::string& location, uint64_t offset,
+                        std::optional<uint64_t> length);
+
 /// As read_external, handing the bytes to `consume` in consecutive pieces of at most `chunk` bytes
 /// (memory stays bounded whatever the length).
 void read_external_chunks(const std::string& model_dir, const std::string& location, uint64_t offset,
