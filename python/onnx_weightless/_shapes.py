@@ -106,10 +106,6 @@ def _declared_shapes(
     return declared
 
 
-def _make_input(dims: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
-    return torch.empty(tuple(dims), dtype=dtype, device="meta")
-
-
 def _run(module: fx.GraphModule, inputs: Sequence[Any]) -> dict[fx.Node, Any]:
     recorder = _Recorder(module)
     with torch.no_grad():
@@ -118,7 +114,11 @@ def _run(module: fx.GraphModule, inputs: Sequence[Any]) -> dict[fx.Node, Any]:
 
 
 def _run_at(module, declared, sizes: Mapping[str, int]) -> dict[fx.Node, Any]:
-    inputs = [_make_input([sizes[d] if isinstance(d, str) else d for d in dims], dtype) for dims, dtype in declared]
+    # Every input meta, integer ones included: values matter only to data-dependent ops.
+    inputs = [
+        torch.empty(tuple(sizes[d] if isinstance(d, str) else d for d in dims), dtype=dtype, device="meta")
+        for dims, dtype in declared
+    ]
     return _run(module, inputs)
 
 
