@@ -67,3 +67,15 @@ def test_small_initializers_stay_real_with_the_right_dtype(tmp_path, name):
     path = save(_identity_model(data_type, [4]), tmp_path)
     (buffer,) = list(ow.convert(path).buffers())
     assert (buffer.device.type, buffer.dtype, tuple(buffer.shape)) == ("cpu", EXPECTED[name], (4,))
+
+
+def test_onnx_data_type_inverts_torch_dtype():
+    from onnx_weightless._dtypes import _TORCH_NAMES, onnx_data_type
+
+    for data_type in _TORCH_NAMES:
+        try:
+            dtype = ow.torch_dtype(data_type)
+        except ow.UnsupportedDtypeError:
+            continue  # a type this torch release lacks
+        assert onnx_data_type(dtype) == data_type
+    assert onnx_data_type(torch.float32) == TensorProto.FLOAT

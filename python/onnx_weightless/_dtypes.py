@@ -72,3 +72,13 @@ def torch_dtype(data_type: int, *, tensor_name: str | None = None) -> torch.dtyp
         where = f" (tensor {tensor_name!r})" if tensor_name else ""
         raise UnsupportedDtypeError(f"ONNX element type {name}{where} cannot be represented in torch: {reason}")
     return dtype
+
+
+def onnx_data_type(dtype: torch.dtype) -> int | None:
+    """The ONNX element type a torch dtype stands for (the inverse of torch_dtype), None if none."""
+    return _ONNX_TYPES.get(dtype)
+
+
+_ONNX_TYPES = {
+    getattr(torch, name): data_type for data_type, name in _TORCH_NAMES.items() if getattr(torch, name, None) is not None
+}

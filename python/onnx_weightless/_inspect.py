@@ -16,14 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import onnx
-import torch
-from onnx import TensorProto, helper
+from onnx import helper
 
 from . import _core
-from ._builder import ONNX_INPUT, ONNX_OUTPUTS
+from ._builder import ONNX_OUTPUTS
 from ._convert import convert
-from ._dtypes import torch_dtype
-from ._shapes import SHAPE, ValueShape, propagate_shapes
+from ._dtypes import onnx_data_type
+from ._shapes import SHAPE, ValueShape, input_symbols, propagate_shapes
 from ._skeleton import load_skeleton, scan
 
 __all__ = ["ModelReport", "inspect"]
@@ -69,29 +68,15 @@ def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool
         return model, False
 
 
-def _elem_types() -> dict[torch.dtype, int]:
-    types = {}
-    for data_type in TensorProto.DataType.values():
-        try:
-            types.setdefault(torch_dtype(data_type), data_type)
-        except Exception:  # noqa: BLE001 - types torch lacks
-            pass
-    return types
-
-
 def _torch_shapes(model: onnx.ModelProto, base_dir: str, dims: Mapping[str, int]) -> dict[str, tuple[list[int], int]]:
     """ONNX value name -> (dims, elem_type) for every value the meta run of the converted module
     sizes completely; empty when the module cannot be converted or run."""
     try:
         gm = convert(model, base_dir=base_dir)
-        symbols = {
-            d for node in gm.graph.nodes if node.op == "placeholder"
-            for d in (node.meta[ONNX_INPUT].dims or ()) if isinstance(d, str)
-        }
+        symbols = input_symbols(gm)
         propagate_shapes(gm, dims={name: size for name, size in dims.items() if name in symbols})
     except Exception:  # noqa: BLE001 - the ONNX-inferred shapes remain
         return {}
-    elem_types = _elem_types()
     found = {}
     for node in gm.graph.nodes:
         names = node.meta.get(ONNX_OUTPUTS)
@@ -99,8 +84,9 @@ def _torch_shapes(model: onnx.ModelProto, base_dir: str, dims: Mapping[str, int]
         if not names or value is None:
             continue
         for name, shape in zip(names, value if len(names) > 1 else (value,)):
-            if isinstance(shape, ValueShape) and all(isinstance(d, int) for d in shape.shape) and shape.dtype in elem_types:
-                found[name] = (list(shape.shape), elem_types[shape.dtype])
+            elem_type = onnx_data_type(shape.dtype) if isinstance(shape, ValueShape) else None
+            if elem_type and all(isinstance(d, int) for d in shape.shape):
+                found[name] = (list(shape.shape), elem_type)
     return found
 
 

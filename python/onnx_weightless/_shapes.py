@@ -27,7 +27,7 @@ from ._builder import ONNX_INPUT, OnnxInput
 from ._dtypes import torch_dtype
 from ._meta_forward import _MetaInterpreter
 
-__all__ = ["SHAPE", "ValueShape", "propagate_shapes"]
+__all__ = ["SHAPE", "ValueShape", "input_symbols", "propagate_shapes"]
 
 #: fx node meta key propagate_shapes records under: a ValueShape, or a tuple of them (None for a
 #: non-tensor item) for a node producing several values.
@@ -63,7 +63,7 @@ class _Recorder(_MetaInterpreter):
 
 def _describe(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
-        return (tuple(int(d) for d in value.shape), value.dtype)
+        return ValueShape(tuple(int(d) for d in value.shape), value.dtype)
     if isinstance(value, (tuple, list)):
         return tuple(_describe(item) for item in value)
     return None
@@ -191,11 +191,11 @@ def _symbolic(
         first = results[0]
         if first is None or any(r is None for r in results):
             return None
-        if isinstance(first, tuple) and len(first) == 2 and isinstance(first[1], torch.dtype):
-            shapes = [r[0] for r in results]
-            if any(len(s) != len(shapes[0]) for s in shapes):
-                return ValueShape(tuple(None for _ in shapes[0]), first[1])  # the rank itself varies
-            return ValueShape(tuple(dim([s[axis] for s in shapes]) for axis in range(len(shapes[0]))), first[1])
+        if isinstance(first, ValueShape):
+            shapes = [r.shape for r in results]
+            if any(len(s) != len(first.shape) for s in shapes):
+                return ValueShape(tuple(None for _ in first.shape), first.dtype)  # the rank itself varies
+            return ValueShape(tuple(dim([s[axis] for s in shapes]) for axis in range(len(first.shape))), first.dtype)
         if any(len(r) != len(first) for r in results):
             return None
         return tuple(merge([r[i] for r in results]) for i in range(len(first)))
@@ -203,15 +203,12 @@ def _symbolic(
     return {node: merge([run[node] for run in runs]) for node in runs[0]}
 
 
-def _concrete(results: dict[fx.Node, Any]) -> dict[fx.Node, Any]:
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], torch.dtype):
-            return ValueShape(value[0], value[1])
-        return tuple(convert(item) for item in value)
-
-    return {node: convert(value) for node, value in results.items()}
+def input_symbols(module: fx.GraphModule) -> set[str]:
+    """The symbol names the ONNX graph inputs of ``module`` (from convert) declare."""
+    return {
+        d for node in _placeholders(module) if node.meta.get(ONNX_INPUT) is not None
+        for d in (node.meta[ONNX_INPUT].dims or ()) if isinstance(d, str)
+    }
 
 
 def propagate_shapes(
@@ -241,7 +238,7 @@ def propagate_shapes(
             raise ValueError("give inputs, or input_shapes and dims, not both")
         if len(inputs) != len(placeholders):
             raise ValueError(f"{len(inputs)} inputs for {len(placeholders)} graph inputs")
-        results = _concrete(_run(module, inputs))
+        results = _run(module, inputs)
     else:
         declared = _declared_shapes(placeholders, input_shapes)
         bound = dict(dims or {})
@@ -256,7 +253,7 @@ def propagate_shapes(
         if free:
             results = _symbolic(module, declared, bound, free, seed)
         else:
-            results = _concrete(_run_at(module, declared, bound))
+            results = _run_at(module, declared, bound)
     for node, value in results.items():
         node.meta[SHAPE] = value
     return {node.name: value for node, value in results.items()}
