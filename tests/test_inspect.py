@@ -69,6 +69,8 @@ def test_resnet50_macs_match_the_published_figure(resnet50):
     convs = report.analysis.by_op["Conv"]
     assert convs.nodes == 53 and convs.macs > 0.99 * report.analysis.macs
     assert report.shapes_from == "onnx"
+    # The index is the original file's (embedded weights stay "inline"), from the skeleton's own scan.
+    assert set(report.totals.by_storage) == set(ow.scan(resnet50).totals.by_storage) == {"inline"}
 
 
 def test_bert_base_macs_match_the_published_figure(bert_base):

@@ -23,7 +23,7 @@ from ._builder import ONNX_OUTPUTS
 from ._convert import convert
 from ._dtypes import onnx_data_type
 from ._shapes import SHAPE, ValueShape, input_symbols, propagate_shapes
-from ._skeleton import load_skeleton, scan
+from ._skeleton import load_skeleton
 
 __all__ = ["ModelReport", "inspect"]
 
@@ -119,8 +119,8 @@ def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, l
         if size < 0:
             raise ValueError(f"dims[{name!r}] must be a non-negative int, got {size}")
     path = os.path.abspath(os.fspath(path))
-    index = scan(path)
-    skeleton = load_skeleton(path)
+    skeleton = load_skeleton(path)  # one scan gives the index and the skeleton
+    index = skeleton.index
     model, inferred = _with_inferred_shapes(skeleton.model)
     shapes_from = "onnx" if inferred else "declared"
     analysis = _core.analyze(model.SerializeToString(), dims, largest)

@@ -27,23 +27,25 @@ class Skeleton:
     stripped_bytes: int
     #: Bytes the scan read from the model file (payloads are skipped, not read).
     bytes_read: int
+    #: The scan of the original model (its tensors as stored there, not as the skeleton marks them).
+    index: _core.TensorIndex
 
 
 def load_skeleton(path: str | os.PathLike, size_threshold: int = DEFAULT_SIZE_THRESHOLD) -> Skeleton:
     """Reads the model at ``path`` as a skeleton, with provenance and statistics."""
     path = os.path.abspath(os.fspath(path))
-    data, stripped, stripped_bytes, bytes_read = _core.skeleton_file(path, size_threshold, os.path.basename(path))
+    data, stripped, stripped_bytes, bytes_read, index = _core.skeleton_file(path, size_threshold, os.path.basename(path))
     model = onnx.ModelProto()
     model.ParseFromString(data)
-    return Skeleton(model, os.path.dirname(path), stripped, stripped_bytes, bytes_read)
+    return Skeleton(model, os.path.dirname(path), stripped, stripped_bytes, bytes_read, index)
 
 
 def skeleton_from_bytes(data: bytes, size_threshold: int = DEFAULT_SIZE_THRESHOLD) -> Skeleton:
     """Skeleton of a serialized model held in memory (its folder is unknown: external files cannot be read)."""
-    skeleton, stripped, stripped_bytes, bytes_read = _core.skeleton_bytes(data, size_threshold, "<memory>")
+    skeleton, stripped, stripped_bytes, bytes_read, index = _core.skeleton_bytes(data, size_threshold, "<memory>")
     model = onnx.ModelProto()
     model.ParseFromString(skeleton)
-    return Skeleton(model, None, stripped, stripped_bytes, bytes_read)
+    return Skeleton(model, None, stripped, stripped_bytes, bytes_read, index)
 
 
 def load(path: str | os.PathLike, size_threshold: int = DEFAULT_SIZE_THRESHOLD) -> onnx.ModelProto:

@@ -26,7 +26,7 @@ def strip(
             raise ValueError(f"refusing to replace the model {source} with its skeleton")
         if not overwrite:
             raise FileExistsError(f"{destination} exists; pass overwrite=True to replace it")
-    data, _, _, _ = _core.skeleton_file(source, size_threshold, os.path.basename(source))
+    data, *_ = _core.skeleton_file(source, size_threshold, os.path.basename(source))
     partial = os.path.join(os.path.dirname(destination), f".{os.path.basename(destination)}.partial")
     try:
         with open(partial, "wb") as f:

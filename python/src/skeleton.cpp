@@ -12,20 +12,21 @@ namespace onnx_weightless::python {
 namespace {
 
 /// Scan + skeleton in one pass over the source. Returns (skeleton bytes, stripped tensors,
-/// stripped payload bytes, bytes read from the source).
-std::tuple<nb::bytes, uint64_t, uint64_t, uint64_t> skeleton_of(ByteSource& source, uint64_t threshold,
-                                                                 const std::string& model_location) {
+/// stripped payload bytes, bytes read from the source, the scan's TensorIndex).
+std::tuple<nb::bytes, uint64_t, uint64_t, uint64_t, TensorIndex> skeleton_of(ByteSource& source, uint64_t threshold,
+                                                                              const std::string& model_location) {
     SkeletonResult result;
+    TensorIndex index;
     {
         nb::gil_scoped_release release;
-        const TensorIndex index = scan(source);
+        index = scan(source);
         SkeletonPolicy policy;
         policy.threshold_bytes = threshold;
         policy.model_location = model_location;
         result = write_skeleton(source, index, policy);
     }
     return {nb::bytes(result.bytes.data(), result.bytes.size()), result.stripped_tensors, result.stripped_bytes,
-            source.bytes_read()};
+            source.bytes_read(), std::move(index)};
 }
 
 }  // namespace
@@ -40,7 +41,7 @@ void init_skeleton(nb::module_& m) {
             return skeleton_of(source, threshold, model_location);
         },
         nb::arg("path"), nb::arg("threshold"), nb::arg("model_location"),
-        "Skeleton of the model at `path`: (bytes, stripped tensors, stripped bytes, bytes read).");
+        "Skeleton of the model at `path`: (bytes, stripped tensors, stripped bytes, bytes read, TensorIndex).");
     m.def(
         "skeleton_bytes",
         [](nb::bytes data, uint64_t threshold, const std::string& model_location) {
@@ -48,7 +49,7 @@ void init_skeleton(nb::module_& m) {
             return skeleton_of(source, threshold, model_location);
         },
         nb::arg("data"), nb::arg("threshold"), nb::arg("model_location"),
-        "Skeleton of a serialized ModelProto: (bytes, stripped tensors, stripped bytes, bytes read).");
+        "Skeleton of a serialized ModelProto: (bytes, stripped tensors, stripped bytes, bytes read, TensorIndex).");
 }
 
 }  // namespace onnx_weightless::python
