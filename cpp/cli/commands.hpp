@@ -1,0 +1,23 @@
+// The CLI's subcommands; main.cpp parses the arguments and calls one. Each returns the exit
+// status and lets onnx_weightless::Error escape (main reports it, exit status 2).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace onnx_weightless::cli {
+
+/// Graph, op types, weights by dtype/storage/file, largest weights, MACs/FLOPs and activations.
+int inspect(const std::string& path, bool as_json, size_t top_ops, size_t largest,
+            const std::map<std::string, int64_t>& dims);
+
+/// External files: present, contained, large enough. 0 when all is well, 1 otherwise.
+int check(const std::string& path, bool as_json);
+
+/// The skeleton as a new file, and optionally its manifest.
+int strip(const std::string& path, const std::string& output, uint64_t threshold, bool force,
+          const std::string& manifest);
+
+}  // namespace onnx_weightless::cli

@@ -1,0 +1,212 @@
+// `onnx-weightless inspect`: what a model holds and costs, from its structure alone.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "format.hpp"
+#include "onnx_weightless/analysis.hpp"
+#include "onnx_weightless/byte_source.hpp"
+#include "onnx_weightless/dtype.hpp"
+#include "onnx_weightless/scan.hpp"
+#include "onnx_weightless/skeleton.hpp"
+#include "onnx_weightless/summary.hpp"
+
+namespace onnx_weightless::cli {
+namespace {
+
+namespace ow = onnx_weightless;
+using nlohmann::json;
+
+json totals_json(const ow::Totals& t) {
+    return {{"tensors", t.tensors}, {"elements", t.elements}, {"bytes", t.bytes}};
+}
+
+json totals_map_json(const std::map<std::string, ow::Totals>& map) {
+    json out = json::object();
+    for (const auto& [key, t] : map) out[key] = totals_json(t);
+    return out;
+}
+
+void print_totals_table(const char* title, const std::map<std::string, ow::Totals>& map) {
+    std::printf("\n%-28s %10s %14s %14s\n", title, "tensors", "elements", "bytes");
+    for (const auto& [key, t] : map) {
+        std::printf("%-28s %10llu %14s %14s\n", key.c_str(), static_cast<unsigned long long>(t.tensors),
+                    human_count(static_cast<double>(t.elements)).c_str(),
+                    human_bytes(static_cast<double>(t.bytes)).c_str());
+    }
+}
+
+/// The `largest` tensors of the index by bytes, largest first.
+std::vector<const ow::TensorInfo*> largest_tensors(const ow::TensorIndex& index, size_t largest) {
+    std::vector<const ow::TensorInfo*> tensors;
+    for (const auto& t : index.tensors) tensors.push_back(&t);
+    auto bytes = [](const ow::TensorInfo* t) { return t->byte_size.value_or(0); };
+    const size_t keep = std::min(largest, tensors.size());
+    std::partial_sort(tensors.begin(), tensors.begin() + keep, tensors.end(), [&](const auto* a, const auto* b) {
+        return bytes(a) > bytes(b) || (bytes(a) == bytes(b) && a->name < b->name);
+    });
+    tensors.resize(keep);
+    return tensors;
+}
+
+json largest_weights_json(const std::vector<const ow::TensorInfo*>& weights) {
+    json out = json::array();
+    for (const auto* t : weights) {
+        out.push_back({{"name", t->name}, {"dtype", ow::dtype_name(t->data_type)}, {"dims", t->dims},
+                       {"bytes", t->byte_size.value_or(0)}, {"storage", ow::storage_name(t->storage)}});
+    }
+    return out;
+}
+
+json analysis_json(const ow::Analysis& a, const std::map<std::string, int64_t>& dims) {
+    json by_op = json::object();
+    for (const auto& [op, c] : a.by_op) {
+        by_op[op] = {{"nodes", c.nodes}, {"macs", c.macs}, {"flops", c.flops}, {"unknown", c.unknown}};
+    }
+    json largest = json::array();
+    for (const auto& v : a.largest_activations) {
+        largest.push_back({{"name", v.name}, {"dtype", ow::dtype_name(v.elem_type)}, {"dims", v.dims}, {"bytes", v.bytes}});
+    }
+    return {
+        {"dims", dims},
+        {"macs", a.macs},
+        {"flops", a.flops},
+        {"unknown_nodes", a.unknown_nodes},
+        {"by_op", by_op},
+        {"activations", {{"known", a.activations_known}, {"unknown", a.activations_unknown},
+                         {"bytes", a.activation_bytes}, {"peak_bytes", a.peak_activation_bytes}}},
+        {"weight_derived", {{"values", a.weight_derived}, {"bytes", a.weight_derived_bytes}}},
+        {"largest_activations", largest},
+    };
+}
+
+void print_analysis(const ow::Analysis& a, size_t top_ops) {
+    std::printf("\ncompute      %s MACs, %s FLOPs", human_count(static_cast<double>(a.macs)).c_str(),
+                human_count(static_cast<double>(a.flops)).c_str());
+    if (a.unknown_nodes) {
+        std::printf(" (%llu nodes without known shapes not counted: bind symbols with --dim NAME=SIZE)",
+                    static_cast<unsigned long long>(a.unknown_nodes));
+    }
+    std::printf("\nactivations  %s in all, %s peak alive; %llu of %llu node outputs sized",
+                human_bytes(static_cast<double>(a.activation_bytes)).c_str(),
+                human_bytes(static_cast<double>(a.peak_activation_bytes)).c_str(),
+                static_cast<unsigned long long>(a.activations_known),
+                static_cast<unsigned long long>(a.activations_known + a.activations_unknown));
+    if (a.weight_derived) {
+        std::printf("; %llu weight-derived values (%s) apart", static_cast<unsigned long long>(a.weight_derived),
+                    human_bytes(static_cast<double>(a.weight_derived_bytes)).c_str());
+    }
+    std::vector<std::pair<std::string, ow::OpCost>> ops(a.by_op.begin(), a.by_op.end());
+    std::sort(ops.begin(), ops.end(), [](const auto& x, const auto& y) {
+        return x.second.flops > y.second.flops || (x.second.flops == y.second.flops && x.first < y.first);
+    });
+    std::printf("\n");
+    if (!ops.empty() && ops[0].second.flops > 0) std::printf("\n%-28s %10s %14s %14s\n", "op by FLOPs", "nodes", "MACs", "FLOPs");
+    for (size_t i = 0; i < ops.size() && i < top_ops && ops[i].second.flops > 0; ++i) {
+        const auto& c = ops[i].second;
+        std::printf("%-28s %10llu %14s %14s\n", ops[i].first.c_str(), static_cast<unsigned long long>(c.nodes),
+                    human_count(static_cast<double>(c.macs)).c_str(), human_count(static_cast<double>(c.flops)).c_str());
+    }
+    if (!a.largest_activations.empty()) {
+        std::printf("\n%-40s %-10s %-24s %12s\n", "largest activations", "dtype", "dims", "bytes");
+        for (const auto& v : a.largest_activations) {
+            std::printf("%-40s %-10s %-24s %12s\n", v.name.c_str(), ow::dtype_name(v.elem_type).c_str(),
+                        dims_text(v.dims).c_str(), human_bytes(static_cast<double>(v.bytes)).c_str());
+        }
+    }
+}
+
+}  // namespace
+
+int inspect(const std::string& path, bool as_json, size_t top_ops, size_t largest,
+            const std::map<std::string, int64_t>& dims) {
+    const auto start = std::chrono::steady_clock::now();
+    ow::FileSource source(path);
+    ow::TensorIndex index = ow::scan(source);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const uint64_t scan_bytes_read = source.bytes_read();
+    const uint64_t scan_reads = source.read_calls();
+    const ow::IndexTotals totals = ow::totals(index);
+    const ow::ModelSummary& s = index.summary;
+    // The graph is analysed on the skeleton: the same model minus payloads, kilobytes in memory.
+    ow::SkeletonPolicy policy;
+    policy.model_location = std::filesystem::path(path).filename().string();
+    const ow::SkeletonResult skeleton = ow::write_skeleton(source, index, policy);
+    ow::AnalysisOptions options;
+    options.dims = dims;
+    options.largest = largest;
+    const ow::Analysis analysis = ow::analyze(ow::read_graph(skeleton.bytes), options);
+    const auto weights = largest_tensors(index, largest);
+
+    if (as_json) {
+        json opsets = json::array();
+        for (const auto& o : s.opsets) opsets.push_back({{"domain", o.domain}, {"version", o.version}});
+        json out = {
+            {"path", path},
+            {"file_size", index.file_size},
+            {"ir_version", s.ir_version},
+            {"producer", {{"name", s.producer_name}, {"version", s.producer_version}}},
+            {"opsets", opsets},
+            {"graphs", s.graph_count},
+            {"functions", s.function_count},
+            {"nodes", s.node_count},
+            {"max_subgraph_depth", s.max_depth},
+            {"op_histogram", s.op_histogram},
+            {"tensors", totals_json(totals.all)},
+            {"by_dtype", totals_map_json(totals.by_dtype)},
+            {"by_storage", totals_map_json(totals.by_storage)},
+            {"external_files", totals_map_json(totals.by_external_file)},
+            {"largest_weights", largest_weights_json(weights)},
+            {"analysis", analysis_json(analysis, dims)},
+            {"scan", {{"seconds", seconds}, {"bytes_read", scan_bytes_read}, {"reads", scan_reads}}},
+        };
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+
+    std::printf("model        %s (%s)\n", path.c_str(), human_bytes(static_cast<double>(index.file_size)).c_str());
+    std::printf("producer     %s %s, IR version %lld\n", s.producer_name.c_str(), s.producer_version.c_str(),
+                static_cast<long long>(s.ir_version));
+    std::printf("opsets      ");
+    for (const auto& o : s.opsets) {
+        std::printf(" %s:%lld", o.domain.empty() ? "ai.onnx" : o.domain.c_str(), static_cast<long long>(o.version));
+    }
+    std::printf("\ngraph        %llu nodes, %llu graphs (subgraph depth %llu), %llu functions\n",
+                static_cast<unsigned long long>(s.node_count), static_cast<unsigned long long>(s.graph_count),
+                static_cast<unsigned long long>(s.max_depth), static_cast<unsigned long long>(s.function_count));
+    std::printf("weights      %llu tensors, %s elements, %s\n", static_cast<unsigned long long>(totals.all.tensors),
+                human_count(static_cast<double>(totals.all.elements)).c_str(),
+                human_bytes(static_cast<double>(totals.all.bytes)).c_str());
+    print_totals_table("by dtype", totals.by_dtype);
+    print_totals_table("by storage", totals.by_storage);
+    if (!totals.by_external_file.empty()) print_totals_table("external files", totals.by_external_file);
+
+    std::vector<std::pair<uint64_t, std::string>> ops;
+    for (const auto& [op, count] : s.op_histogram) ops.emplace_back(count, op);
+    std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::printf("\n%-28s %10s\n", "op", "nodes");
+    for (size_t i = 0; i < ops.size() && i < top_ops; ++i) {
+        std::printf("%-28s %10llu\n", ops[i].second.c_str(), static_cast<unsigned long long>(ops[i].first));
+    }
+    if (ops.size() > top_ops) std::printf("%-28s %10zu\n", "(other op types)", ops.size() - top_ops);
+    if (!weights.empty()) {
+        std::printf("\n%-40s %-10s %-24s %12s\n", "largest weights", "dtype", "dims", "bytes");
+        for (const auto* t : weights) {
+            std::printf("%-40s %-10s %-24s %12s\n", t->name.c_str(), ow::dtype_name(t->data_type).c_str(),
+                        dims_text(t->dims).c_str(), human_bytes(static_cast<double>(t->byte_size.value_or(0))).c_str());
+        }
+    }
+    print_analysis(analysis, top_ops);
+    std::printf("\nscanned in %.1f ms, read %s of %s in %llu reads\n", seconds * 1e3,
+                human_bytes(static_cast<double>(scan_bytes_read)).c_str(),
+                human_bytes(static_cast<double>(index.file_size)).c_str(),
+                static_cast<unsigned long long>(scan_reads));
+    return 0;
+}
+
+}  // namespace onnx_weightless::cli
