@@ -79,8 +79,27 @@ def _plain(case):
 @pytest.mark.parametrize("case", sorted(PLAIN_CONVERTS, key=str), ids=_case_id)
 def test_parameters_are_onnx2torchs_wherever_it_converts(case):
     ours = ow.convert(_reference(*case)[0].path, with_weights=True)
-    named = lambda gm: [(n, tuple(p.shape), p.dtype) for n, p in gm.named_parameters()]  # noqa: E731
+    # remove_duplicate=False: ours ties the parameters onnx2torch copies from one initializer.
+    named = lambda gm: [(n, tuple(p.shape), p.dtype) for n, p in gm.named_parameters(remove_duplicate=False)]  # noqa: E731
     assert named(ours) == named(_plain(case))
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_inspect_counts_the_tensors_the_module_holds(case):
+    """inspect's parameter count is the elements of the distinct tensors the converted module holds
+    (one per ONNX tensor: copies are tied, views share storage), plus the ONNX tensors it holds no
+    tensor of (folded into a module attribute), which are few and scalar-sized."""
+    fixture = build(*case, "embedded")
+    gm = ow.convert(fixture.path)
+    storages = {}
+    for tensor in [*gm.parameters(), *gm.buffers()]:
+        storage = tensor.untyped_storage()
+        storages[storage._cdata] = storage.nbytes() // tensor.element_size()
+    not_held = gm.meta[ow.TENSORS_NOT_HELD]
+    assert ow.inspect(fixture.path).parameters == sum(storages.values()) + sum(not_held.values())
+    assert all(elements <= 8 for elements in not_held.values()), not_held
+    # Every torch tensor comes from an ONNX tensor: a layer sharing an initializer holds it, not a copy.
+    assert sum(p.numel() for p in gm.parameters()) <= sum(storages.values())
 
 
 def test_plain_onnx2torch_converts_only_those():

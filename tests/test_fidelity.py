@@ -29,8 +29,8 @@ WINDOW = 64 * 1024  # the scan's read-ahead window: the most it may over-read pe
 
 
 def _signature(gm: torch.fx.GraphModule):
-    params = [(name, tuple(p.shape), p.dtype) for name, p in gm.named_parameters()]
-    buffers = [(name, tuple(b.shape), b.dtype) for name, b in gm.named_buffers()]
+    params = [(name, tuple(p.shape), p.dtype) for name, p in gm.named_parameters(remove_duplicate=False)]
+    buffers = [(name, tuple(b.shape), b.dtype) for name, b in gm.named_buffers(remove_duplicate=False)]
     nodes = [(n.name, n.op, str(n.target)) for n in gm.graph.nodes]
     modules = [(name, type(m).__name__) for name, m in gm.named_modules()]
     return params, buffers, nodes, modules
@@ -99,7 +99,7 @@ def test_same_structure_as_with_weights(case, tmp_path):
     gm = ow.convert(path)
     assert _signature(gm) == _signature(reference)
     # Everything big is meta; nothing parameter-sized was materialised.
-    for name, tensor in list(gm.named_parameters()) + list(gm.named_buffers()):
+    for name, tensor in list(gm.named_parameters(remove_duplicate=False)) + list(gm.named_buffers(remove_duplicate=False)):
         if tensor.numel() * tensor.element_size() > ow.DEFAULT_SIZE_THRESHOLD:
             assert tensor.device.type == "meta", name
     assert _outputs(ow.meta_forward(gm, *_meta_inputs(fixture))) == _outputs(real_out)

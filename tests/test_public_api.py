@@ -4,7 +4,7 @@ import onnx_weightless as ow
 
 PUBLIC = {
     "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
-    "ModelReadError", "ModelReport", "OpaqueOp", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueShape", "WeightlessError",
+    "ModelReadError", "ModelReport", "OpaqueOp", "TENSORS_NOT_HELD", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueShape", "WeightlessError",
     "convert", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
     "weightless_onnx_loader",
 }

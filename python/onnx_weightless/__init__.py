@@ -26,6 +26,7 @@ from ._materialize import materialize
 from ._meta_forward import meta_forward
 from ._opaque import OpaqueOp
 from ._shapes import ValueShape, propagate_shapes
+from ._shared_tensors import TENSORS_NOT_HELD
 from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
 from ._strip import strip
 
@@ -40,6 +41,7 @@ __all__ = [
     "ModelReadError",
     "ModelReport",
     "OpaqueOp",
+    "TENSORS_NOT_HELD",
     "UnsupportedDtypeError",
     "UnsupportedOperatorError",
     "ValueShape",

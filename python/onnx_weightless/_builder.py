@@ -26,6 +26,7 @@ from ._errors import UnsupportedOperatorError
 from ._graph_module import graph_module
 from ._opaque import OpaqueOp, attribute_values, output_specs
 from ._progress import Progress
+from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
 
 __all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
 
@@ -143,6 +144,7 @@ def build_graph_module(
 ) -> fx.GraphModule:
     """``conversion`` (a _session.Conversion) supplies tensors under the value policy and runs
     each converter in the right mode. ``progress``: see _progress.Progress."""
+    conversion.share_tensors = True
     model = _infer_shapes(model)
     if model.ir_version < 3:
         raise NotImplementedError(f"ONNX IR version {model.ir_version} is too old (3 or newer is supported)")
@@ -188,11 +190,10 @@ def build_graph_module(
         placeholders[name].meta[ONNX_INPUT] = _input_spec(graph_proto.input[position - 1])
 
     def initializer(value_name: str) -> fx.Node:
+        # The buffer itself is registered once every converter has run (conversion.buffer).
         found = buffers.get(value_name)
         if found is None:
-            buffer_name = f"onnx_initializer_{len(buffers)}"
-            initializers.register_buffer(buffer_name, onnx_graph.initializers[value_name].to_torch())
-            found = buffers[value_name] = torch_graph.get_attr(f"initializers.{buffer_name}")
+            found = buffers[value_name] = torch_graph.get_attr(f"initializers.onnx_initializer_{len(buffers)}")
         return found
 
     def node_output(value_name: str) -> fx.Node:
@@ -241,7 +242,13 @@ def build_graph_module(
 
     shown.close()
     results = [value(output_name) for output_name in onnx_graph.output_values]
+    for value_name, get_attr in buffers.items():
+        proto = onnx_graph.initializers[value_name].proto
+        initializers.register_buffer(get_attr.target.rpartition(".")[2], conversion.buffer(proto))
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))
     torch_graph.lint()
-    return graph_module(root, torch_graph)
+    tie(root)
+    gm = graph_module(root, torch_graph)
+    gm.meta[TENSORS_NOT_HELD] = not_held(root, onnx_tensors(graph_proto), conversion.storages())
+    return gm
 

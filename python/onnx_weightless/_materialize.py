@@ -23,11 +23,8 @@ def _state(module: nn.Module) -> dict[str, torch.Tensor]:
 def _replace(module: nn.Module, name: str, value: torch.Tensor) -> None:
     owner_name, _, attribute = name.rpartition(".")
     owner = module.get_submodule(owner_name)
-    if attribute in owner._parameters:
-        old = owner._parameters[attribute]
-        owner._parameters[attribute] = nn.Parameter(value, requires_grad=old.requires_grad if old is not None else True)
-    else:
-        owner._buffers[attribute] = value
+    slots = owner._parameters if attribute in owner._parameters else owner._buffers
+    slots[attribute] = value
 
 
 def _made_up(tensor: torch.Tensor, init: str, device: Any, generator: torch.Generator | None) -> torch.Tensor:
@@ -84,12 +81,19 @@ def materialize(
             shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
             raise ValueError(f"the module was not converted from this model: {shown}")
     shown = Progress("materializing", len(state), "tensors", progress)
+    # A tensor registered under several names (tied, see _shared_tensors) gets one replacement.
+    replacements: dict[int, torch.Tensor] = {}
     for done, (name, tensor) in enumerate(state.items()):
         shown.update(done)
-        if tensor.device.type == "meta":
-            value = reference[name].to(device) if source is not None else _made_up(tensor, init, device, generator)
-        else:
-            value = tensor.to(device)
+        value = replacements.get(id(tensor))
+        if value is None:
+            if tensor.device.type == "meta":
+                value = reference[name].to(device) if source is not None else _made_up(tensor, init, device, generator)
+            else:
+                value = tensor.to(device)
+            if isinstance(tensor, nn.Parameter):
+                value = nn.Parameter(value, requires_grad=tensor.requires_grad)
+            replacements[id(tensor)] = value
         _replace(module, name, value)
     shown.close()
     return module

@@ -55,13 +55,44 @@ class Conversion:
     force_meta: bool = False
     need_values: bool = False
 
+    #: Hand out one tensor per ONNX tensor (below). Set by convert()'s builder only: onnx2torch's
+    #: own loop (the seed loader) numbers its buffers by counting distinct ones, so it must get a
+    #: new tensor for every use, as without this package.
+    share_tensors: bool = False
+    #: Tensors handed out, by (id(proto), form): one ONNX tensor is one torch tensor per form
+    #: ("values", "meta" for the layers built on the meta device, "policy" otherwise), however many
+    #: converters read it, so layers sharing an initializer share its storage (_shared_tensors).
+    #: The proto is kept so its id stays its own.
+    handed_out: dict[tuple[int, str], tuple[TensorProto, torch.Tensor]] = field(default_factory=dict)
+
     def tensor(self, proto: TensorProto) -> torch.Tensor:
-        if self.with_weights:
-            return self.resolver.tensor(proto, need_values=True)
-        if self.force_meta:
-            return self.resolver.meta(proto)
-        need = self.need_values or proto.name in self.value_initializers
-        return self.resolver.tensor(proto, need_values=need)
+        if self.with_weights or (not self.force_meta and (self.need_values or proto.name in self.value_initializers)):
+            form = "values"
+        else:
+            form = "meta" if self.force_meta else "policy"
+        found = self.handed_out.get((id(proto), form)) if self.share_tensors else None
+        if found is None:
+            if form == "meta":
+                tensor = self.resolver.meta(proto)
+            else:
+                tensor = self.resolver.tensor(proto, need_values=form == "values")
+            found = self.handed_out[(id(proto), form)] = (proto, tensor)
+        return found[1]
+
+    def buffer(self, proto: TensorProto) -> torch.Tensor:
+        """The tensor of an initializer the graph reads as a buffer, asked for once every converter
+        has run: a layer's meta weight if a layer holds it (one tensor, not a meta and a real one)."""
+        held = self.handed_out.get((id(proto), "meta"))
+        if held is not None and not self.with_weights and proto.name not in self.value_initializers:
+            return held[1]
+        return self.tensor(proto)
+
+    def storages(self) -> dict[int, set[int]]:
+        """id(proto) -> the storages of the tensors handed out for it."""
+        found: dict[int, set[int]] = {}
+        for (proto_id, _values), (_proto, tensor) in self.handed_out.items():
+            found.setdefault(proto_id, set()).add(tensor.untyped_storage()._cdata)
+        return found
 
     def run(self, converter: Any, node: Any, graph: Any) -> Any:
         """Runs one converter on ``node``: layer converters build their modules on the meta device
