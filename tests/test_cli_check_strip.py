@@ -152,3 +152,17 @@ def test_strip_manifest_hashes_the_data_that_is_present(cli, tmp_path, rng):
     assert run(cli, "strip", path, "-o", tmp_path / "skeleton.onnx", "--manifest", manifest, "--force").returncode == 0
     entries = json.loads(manifest.read_text())["tensors"]
     assert {e["storage"]: e["sha256"] is None for e in entries} == {"external": True, "inline": False}
+
+
+def test_python_strip_writes_the_cli_manifest(cli, tmp_path, rng):
+    path = save(linear_reshape_model(rng), tmp_path, external=True)
+    ow.strip(path, tmp_path / "py.onnx", manifest=tmp_path / "py.json")
+    assert run(cli, "strip", path, "-o", tmp_path / "cli.onnx", "--manifest", tmp_path / "cli.json").returncode == 0
+    ours, theirs = json.loads((tmp_path / "py.json").read_text()), json.loads((tmp_path / "cli.json").read_text())
+    assert ours.pop("skeleton") == "py.onnx" and theirs.pop("skeleton") == "cli.onnx"
+    assert ours == theirs and all(t["sha256"] for t in ours["tensors"])
+    # An existing manifest is refused before anything is written.
+    (tmp_path / "py.onnx").unlink()
+    with pytest.raises(FileExistsError, match="py.json exists; pass overwrite=True"):
+        ow.strip(path, tmp_path / "py.onnx", manifest=tmp_path / "py.json")
+    assert not (tmp_path / "py.onnx").exists()

@@ -1,5 +1,7 @@
 #include "onnx_weightless/errors.hpp"
 
+#include "onnx_weightless/strip.hpp"
+
 #include "bindings.hpp"
 
 namespace nb = nanobind;
@@ -13,6 +15,14 @@ void init_errors(nb::module_& m) {
     nb::exception<LimitError>(m, "LimitError", format);
     nb::exception<IoError>(m, "ModelReadError", base);
     nb::exception<ExternalDataError>(m, "ExternalDataError", base);
+    // Python's own FileExistsError: an output strip() was not asked to replace.
+    nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+        try {
+            std::rethrow_exception(p);
+        } catch (const OutputExistsError& e) {
+            PyErr_SetString(PyExc_FileExistsError, e.what());
+        }
+    });
 }
 
 }  // namespace onnx_weightless::python

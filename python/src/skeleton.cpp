@@ -5,6 +5,7 @@
 
 #include "bindings.hpp"
 #include "onnx_weightless/scan.hpp"
+#include "onnx_weightless/strip.hpp"
 
 namespace nb = nanobind;
 
@@ -50,6 +51,23 @@ void init_skeleton(nb::module_& m) {
         },
         nb::arg("data"), nb::arg("threshold"), nb::arg("model_location"),
         "Skeleton of a serialized ModelProto: (bytes, stripped tensors, stripped bytes, bytes read, TensorIndex).");
+    m.def(
+        "strip_model",
+        [](const std::string& model, const std::string& skeleton, uint64_t threshold, bool overwrite,
+           const std::string& manifest) {
+            StripOptions options;
+            options.threshold_bytes = threshold;
+            options.overwrite = overwrite;
+            options.manifest = manifest;
+            StripResult result;
+            {
+                nb::gil_scoped_release release;
+                result = strip_model(model, skeleton, options);
+            }
+            return result.skeleton_size;
+        },
+        nb::arg("model"), nb::arg("skeleton"), nb::arg("threshold"), nb::arg("overwrite"), nb::arg("manifest"),
+        "Writes the skeleton (and the manifest, unless empty) as new files; returns the skeleton's size.");
 }
 
 }  // namespace onnx_weightless::python
