@@ -32,8 +32,7 @@ const char* state_name(ow::ExternalFileState state) {
 int check(const std::string& path, bool as_json) {
     ow::FileSource source(path);
     const ow::TensorIndex index = ow::scan(source);
-    const std::string model_dir = std::filesystem::absolute(path).parent_path().string();
-    const ow::ExternalDataCheck report = ow::check_external_data(index, model_dir);
+    const ow::ExternalDataCheck report = ow::check_external_data(index, ow::DataFolder::of_model(path));
     if (as_json) {
         json files = json::array();
         for (const auto& f : report.files) {

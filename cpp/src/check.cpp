@@ -13,7 +13,7 @@ bool ExternalDataCheck::ok() const {
     return malformed.empty() && std::all_of(files.begin(), files.end(), [](const ExternalFileCheck& f) { return f.ok(); });
 }
 
-ExternalDataCheck check_external_data(const TensorIndex& index, const std::string& model_dir) {
+ExternalDataCheck check_external_data(const TensorIndex& index, const DataFolder& folder) {
     ExternalDataCheck result;
     std::map<std::string, ExternalFileCheck> files;
     // (tensor, offset, length) per file, bounds-checked once the file's size is known.
@@ -48,7 +48,7 @@ ExternalDataCheck check_external_data(const TensorIndex& index, const std::strin
         spans[location].emplace_back(&tensor, offset, end);
     }
     for (auto& [location, file] : files) {
-        file.status = probe_external(model_dir, location);
+        file.status = probe_external(folder, location);
         if (file.status.state == ExternalFileState::present) {
             for (const auto& [tensor, offset, end] : spans[location]) {
                 if (end > file.status.size) {

@@ -39,7 +39,7 @@ std::string Sha256::hex_digest() {
     return out;
 }
 
-std::optional<std::string> tensor_sha256(ByteSource& model, const TensorInfo& tensor, const std::string& model_dir) {
+std::optional<std::string> tensor_sha256(ByteSource& model, const TensorInfo& tensor, const DataFolder& folder) {
     Sha256 hash;
     if (tensor.storage == Storage::inline_data) {
         std::string buffer(static_cast<size_t>(std::min<uint64_t>(kChunk, tensor.payload.size())), '\0');
@@ -54,7 +54,7 @@ std::optional<std::string> tensor_sha256(ByteSource& model, const TensorInfo& te
     if (tensor.storage != Storage::external) return std::nullopt;
     try {
         const std::optional<uint64_t> length = tensor.external_length() ? tensor.external_length() : tensor.byte_size;
-        read_external_chunks(model_dir, tensor.location(), tensor.external_offset().value_or(0), length, kChunk,
+        read_external_chunks(folder, tensor.location(), tensor.external_offset().value_or(0), length, kChunk,
                              [&](std::string_view piece) { hash.update(piece); });
     } catch (const ExternalDataError&) {
         return std::nullopt;

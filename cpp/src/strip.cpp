@@ -39,7 +39,7 @@ void write_file_atomically(const fs::path& target, const std::string& bytes) {
 
 /// Every tensor of the model: what it is, where its bytes are, and their SHA-256 when present.
 json manifest_json(ByteSource& source, const TensorIndex& index, const SkeletonPolicy& policy,
-                   const std::string& model_dir, const std::string& skeleton_name, uint64_t skeleton_size) {
+                   const DataFolder& folder, const std::string& skeleton_name, uint64_t skeleton_size) {
     json tensors = json::array();
     for (const auto& t : index.tensors) {
         json entry = {{"name", t.name}, {"dtype", dtype_name(t.data_type)}, {"dims", t.dims},
@@ -61,7 +61,7 @@ json manifest_json(ByteSource& source, const TensorIndex& index, const SkeletonP
                 entry["length"] = nullptr;
             }
         }
-        auto digest = tensor_sha256(source, t, model_dir);
+        auto digest = tensor_sha256(source, t, folder);
         entry["sha256"] = digest ? json(*digest) : json(nullptr);
         tensors.push_back(std::move(entry));
     }
@@ -88,8 +88,7 @@ StripResult strip_model(const std::string& model, const std::string& skeleton, c
     const SkeletonResult written = write_skeleton(source, index, policy);
     std::string manifest_text;
     if (!options.manifest.empty()) {
-        const std::string model_dir = fs::absolute(model).parent_path().string();
-        manifest_text = manifest_json(source, index, policy, model_dir, fs::path(skeleton).filename().string(),
+        manifest_text = manifest_json(source, index, policy, DataFolder::of_model(model), fs::path(skeleton).filename().string(),
                                       written.bytes.size()).dump(2) + "\n";
     }
     write_file_atomically(skeleton, written.bytes);

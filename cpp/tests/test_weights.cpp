@@ -136,6 +136,83 @@ TEST_F(ExternalFiles, SymlinkPointingOutsideIsRefused) {
     expect_refused("dir_link/secret.bin");
 }
 
+// ---- Model files that are symlinks (the Hugging Face hub cache) -----------------------------------
+
+/// The hub cache: snapshots/<rev>/{model.onnx,model.onnx_data} are relative symlinks into blobs/.
+class HubCache : public ExternalFiles {
+protected:
+    void SetUp() override {
+        ExternalFiles::SetUp();
+        repo_ = root_ + "/models--org--name";
+        snapshot_ = repo_ + "/snapshots/0123abcd";
+        fs::create_directories(repo_ + "/blobs");
+        fs::create_directories(snapshot_);
+        write(repo_ + "/blobs/aaaa", "model bytes");
+        write(repo_ + "/blobs/bbbb", data_);
+        fs::create_symlink("../../blobs/aaaa", snapshot_ + "/model.onnx");
+        fs::create_symlink("../../blobs/bbbb", snapshot_ + "/model.onnx_data");
+    }
+    std::string repo_;
+    std::string snapshot_;
+};
+
+TEST_F(HubCache, DataSymlinkIntoTheModelFilesRealFolderIsPresent) {
+    const DataFolder folder = DataFolder::of_model(snapshot_ + "/model.onnx");
+    EXPECT_EQ(folder.dir(), snapshot_);
+    EXPECT_EQ(folder.model_real_dir(), fs::canonical(repo_ + "/blobs").string());
+    const ExternalFileStatus status = probe_external(folder, "model.onnx_data");
+    EXPECT_EQ(status.state, ExternalFileState::present) << status.reason;
+    EXPECT_EQ(read_external(folder, "model.onnx_data", 10, 5), data_.substr(10, 5));
+}
+
+TEST_F(HubCache, OnlyTheModelFilesRealFolderIsAdded) {
+    // The snapshot folder alone (no model file known) does not reach blobs/.
+    EXPECT_EQ(probe_external(snapshot_, "model.onnx_data").state, ExternalFileState::refused);
+    const DataFolder folder = DataFolder::of_model(snapshot_ + "/model.onnx");
+    // Escapes from the snapshot that do not land in blobs/ stay refused.
+    fs::create_symlink("../../../outside/secret.bin", snapshot_ + "/escape.bin");
+    fs::create_symlink(outside_dir_ + "/secret.bin", snapshot_ + "/absolute.bin");
+    fs::create_symlink("../../blobs/../../outside/secret.bin", snapshot_ + "/through_blobs.bin");
+    for (const std::string location : {"escape.bin", "absolute.bin", "through_blobs.bin"}) {
+        SCOPED_TRACE(location);
+        const ExternalFileStatus status = probe_external(folder, location);
+        EXPECT_EQ(status.state, ExternalFileState::refused);
+        EXPECT_NE(status.reason.find("outside the model folder"), std::string::npos) << status.reason;
+        EXPECT_NE(status.reason.find("real folder"), std::string::npos) << status.reason;
+        EXPECT_THROW(read_external(folder, location, 0, std::nullopt), ExternalDataError);
+    }
+}
+
+TEST_F(HubCache, LocationRulesStillApply) {
+    const DataFolder folder = DataFolder::of_model(snapshot_ + "/model.onnx");
+    EXPECT_EQ(probe_external(folder, "../../blobs/bbbb").state, ExternalFileState::refused);
+    EXPECT_EQ(probe_external(folder, fs::canonical(repo_ + "/blobs/bbbb").string()).state, ExternalFileState::refused);
+    fs::create_hard_link(repo_ + "/blobs/bbbb", repo_ + "/blobs/cccc");
+    const ExternalFileStatus status = probe_external(folder, "model.onnx_data");
+    EXPECT_EQ(status.state, ExternalFileState::refused);
+    EXPECT_NE(status.reason.find("hard link"), std::string::npos) << status.reason;
+}
+
+TEST_F(ExternalFiles, AbsoluteSymlinkStayingInsideIsPresent) {
+    fs::create_symlink(fs::canonical(model_dir_ + "/w.bin"), model_dir_ + "/abs_alias.bin");
+    EXPECT_EQ(probe_external(model_dir_, "abs_alias.bin").state, ExternalFileState::present);
+    EXPECT_EQ(read_external(model_dir_, "abs_alias.bin", 0, 3), data_.substr(0, 3));
+}
+
+TEST_F(ExternalFiles, DanglingSymlinkIsMissing) {
+    fs::create_symlink("nowhere.bin", model_dir_ + "/dangling.bin");
+    EXPECT_EQ(probe_external(model_dir_, "dangling.bin").state, ExternalFileState::missing);
+}
+
+TEST(DataFolder, EmptyFolderIsRefusedAndRelativeFoldersAreMadeAbsolute) {
+    EXPECT_THROW(DataFolder(""), std::invalid_argument);
+    const DataFolder relative("some/folder/");
+    EXPECT_EQ(relative.dir(), (fs::current_path() / "some/folder").string());
+    const DataFolder of_bare_name = DataFolder::of_model("model.onnx");
+    EXPECT_EQ(of_bare_name.dir(), fs::current_path().string());
+    EXPECT_EQ(of_bare_name.model_real_dir(), "");
+}
+
 TEST_F(ExternalFiles, HardLinkIsRefused) {
     fs::create_hard_link(outside_dir_ + "/secret.bin", model_dir_ + "/hard.bin");
     expect_refused("hard.bin", "hard link");

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from onnx import ModelProto
 from torch import fx
 
+from . import _core
 from ._builder import build_graph_module
 from ._gc_pause import paused_collection
 from ._session import Session, session
@@ -49,8 +50,11 @@ def convert(
     line on stderr for conversions longer than half a second: None (the default) when stderr is a
     terminal, True always, False never.
     """
-    directory = os.path.abspath(os.fspath(base_dir)) if base_dir is not None else None
-    with paused_collection(), session(size_threshold, directory, with_weights) as state:
+    if base_dir is None or isinstance(base_dir, _core.DataFolder):
+        folder = base_dir
+    else:
+        folder = _core.DataFolder(os.path.abspath(os.fspath(base_dir)))
+    with paused_collection(), session(size_threshold, folder, with_weights) as state:
         onnx_model = state.begin_conversion(model if isinstance(model, ModelProto) else os.fspath(model))
         return build_graph_module(
             onnx_model,

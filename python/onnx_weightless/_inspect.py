@@ -68,11 +68,11 @@ def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool
         return model, False
 
 
-def _torch_shapes(model: onnx.ModelProto, base_dir: str, dims: Mapping[str, int]) -> dict[str, tuple[list[int], int]]:
+def _torch_shapes(model: onnx.ModelProto, folder: _core.DataFolder, dims: Mapping[str, int]) -> dict[str, tuple[list[int], int]]:
     """ONNX value name -> (dims, elem_type) for every value the meta run of the converted module
     sizes completely; empty when the module cannot be converted or run."""
     try:
-        gm = convert(model, base_dir=base_dir)
+        gm = convert(model, base_dir=folder)
         symbols = input_symbols(gm)
         propagate_shapes(gm, dims={name: size for name, size in dims.items() if name in symbols})
     except Exception:  # noqa: BLE001 - the ONNX-inferred shapes remain
@@ -125,7 +125,7 @@ def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, l
     shapes_from = "onnx" if inferred else "declared"
     analysis = _core.analyze(model.SerializeToString(), dims, largest)
     if analysis.unknown_nodes or analysis.activations_unknown:
-        if _fill_unknown_shapes(model, _torch_shapes(skeleton.model, os.path.dirname(path), dims)):
+        if _fill_unknown_shapes(model, _torch_shapes(skeleton.model, skeleton.data_folder, dims)):
             shapes_from += "+torch"
             analysis = _core.analyze(model.SerializeToString(), dims, largest)
     return ModelReport(path, index, analysis, dims, shapes_from)

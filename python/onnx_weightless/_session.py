@@ -20,7 +20,7 @@ import onnx2torch.onnx_tensor
 import torch
 from onnx import ModelProto, TensorProto
 
-from . import _adapter
+from . import _adapter, _core
 from ._builder import opaque_converter, opset_map, resolve_converter
 from ._converters.registry import normalize_domain
 from ._errors import MissingWeightsError
@@ -118,7 +118,8 @@ class Conversion:
 @dataclass
 class Session:
     size_threshold: int
-    base_dir: str | None = None
+    #: Where external data resolves for models given as ModelProtos this session did not load.
+    data_folder: _core.DataFolder | None = None
     with_weights: bool = False
     # Models this session's onnx.load returned, by id (ModelProto has no weakrefs); held until
     # the session closes so ids stay unique.
@@ -134,11 +135,11 @@ class Session:
         if isinstance(model_or_path, ModelProto):
             model = model_or_path
             known = self.loaded.get(id(model))
-            base_dir = known.base_dir if known is not None else self.base_dir
+            folder = known.data_folder if known is not None else self.data_folder
         else:
             model = self.load(model_or_path)
-            base_dir = self.loaded[id(model)].base_dir
-        resolver = TensorResolver(base_dir, self.size_threshold)
+            folder = self.loaded[id(model)].data_folder
+        resolver = TensorResolver(folder, self.size_threshold)
         self.conversion = _plan(model, resolver, self.with_weights)
         return model
 
@@ -246,9 +247,11 @@ assert set(_REPLACEMENTS) == set(_adapter.patch_targets())
 
 
 @contextmanager
-def session(size_threshold: int, base_dir: str | None = None, with_weights: bool = False) -> Iterator[Session]:
+def session(
+    size_threshold: int, data_folder: _core.DataFolder | None = None, with_weights: bool = False
+) -> Iterator[Session]:
     """Opens a session in the calling context, with the adapter's patches installed."""
-    state = Session(size_threshold, base_dir, with_weights)
+    state = Session(size_threshold, data_folder, with_weights)
     with _adapter.patched(_REPLACEMENTS):
         token = _current.set(state)
         try:

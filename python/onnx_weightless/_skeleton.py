@@ -21,8 +21,9 @@ class Skeleton:
     """A loaded skeleton and where it came from."""
 
     model: onnx.ModelProto
-    #: Absolute folder of the model file; external data locations resolve against it.
-    base_dir: str | None
+    #: Where external data locations resolve (the model file's absolute folder, and the real folder
+    #: of the file it resolves to when it is a symlink); None for a model read from memory.
+    data_folder: _core.DataFolder | None
     stripped_tensors: int
     stripped_bytes: int
     #: Bytes the scan read from the model file (payloads are skipped, not read).
@@ -37,7 +38,7 @@ def load_skeleton(path: str | os.PathLike, size_threshold: int = DEFAULT_SIZE_TH
     data, stripped, stripped_bytes, bytes_read, index = _core.skeleton_file(path, size_threshold, os.path.basename(path))
     model = onnx.ModelProto()
     model.ParseFromString(data)
-    return Skeleton(model, os.path.dirname(path), stripped, stripped_bytes, bytes_read, index)
+    return Skeleton(model, _core.DataFolder.of_model(path), stripped, stripped_bytes, bytes_read, index)
 
 
 def skeleton_from_bytes(data: bytes, size_threshold: int = DEFAULT_SIZE_THRESHOLD) -> Skeleton:

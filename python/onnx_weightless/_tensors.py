@@ -54,8 +54,8 @@ class _Bytes:
 class TensorResolver:
     """Turns TensorProtos of one model into torch tensors under the value policy."""
 
-    def __init__(self, base_dir: str | None, size_threshold: int):
-        self.base_dir = base_dir
+    def __init__(self, folder: _core.DataFolder | None, size_threshold: int):
+        self.folder = folder
         self.size_threshold = size_threshold
 
     @staticmethod
@@ -94,15 +94,15 @@ class TensorResolver:
         """Whether the tensor's bytes can be had, without reading them."""
         if not self.is_external(proto):
             return True, ""
-        if self.base_dir is None:
+        if self.folder is None:
             return False, _UNKNOWN_FOLDER
-        state, _size, reason = _core.probe_external(self.base_dir, external_entries(proto).get("location", ""))
+        state, _size, reason = _core.probe_external(self.folder, external_entries(proto).get("location", ""))
         return state == "present", reason
 
     def _mapped(self, proto: TensorProto, dtype: torch.dtype) -> torch.Tensor | None:
         """The tensor over a mapping of its file range, where its bytes are raw, large and present;
         None otherwise (the caller reads them, and reports why they cannot be had)."""
-        if not self.is_external(proto) or self.base_dir is None or sys.byteorder != "little":
+        if not self.is_external(proto) or self.folder is None or sys.byteorder != "little":
             return None
         entries = external_entries(proto)
         size = _element_count(proto) * dtype.itemsize
@@ -110,7 +110,7 @@ class TensorResolver:
             return None
         offset = int(entries.get("offset", "0"))
         try:
-            fd = _core.open_external_range(self.base_dir, entries.get("location", ""), offset, size)
+            fd = _core.open_external_range(self.folder, entries.get("location", ""), offset, size)
         except ExternalDataError:
             return None
         try:
@@ -129,12 +129,12 @@ class TensorResolver:
                 return _Bytes(proto.raw_data)
             return _Bytes(np.ascontiguousarray(numpy_helper.to_array(proto)).tobytes())
         entries = external_entries(proto)
-        if self.base_dir is None:
+        if self.folder is None:
             return _Bytes(None, _UNKNOWN_FOLDER)
         location = entries.get("location", "")
         length = int(entries["length"]) if "length" in entries else None
         try:
-            data = _core.read_external(self.base_dir, location, int(entries.get("offset", "0")), length)
+            data = _core.read_external(self.folder, location, int(entries.get("offset", "0")), length)
         except ExternalDataError as error:
             return _Bytes(None, str(error))
         field = entries.get(_core.PAYLOAD_FIELD_KEY)

@@ -37,8 +37,8 @@ struct ExternalDataCheck {
     bool ok() const;
 };
 
-/// Checks every external reference of `index`, resolving locations against `model_dir` (the
+/// Checks every external reference of `index`, resolving locations in `folder` (the
 /// model's absolute folder). Opens each file only to learn its size; reads no data.
-ExternalDataCheck check_external_data(const TensorIndex& index, const std::string& model_dir);
+ExternalDataCheck check_external_data(const TensorIndex& index, const DataFolder& folder);
 
 }  // namespace onnx_weightless

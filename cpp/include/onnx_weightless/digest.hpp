@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "onnx_weightless/byte_source.hpp"
+#include "onnx_weightless/data_folder.hpp"
 #include "onnx_weightless/tensor_index.hpp"
 
 namespace onnx_weightless {
@@ -31,6 +32,6 @@ private:
 /// (raw_data as is; typed fields in their wire encoding), or the external slice its reference
 /// names, read in bounded pieces under the rules of weights.hpp. nullopt when there is no payload,
 /// or the external file is missing, refused or too short.
-std::optional<std::string> tensor_sha256(ByteSource& model, const TensorInfo& tensor, const std::string& model_dir);
+std::optional<std::string> tensor_sha256(ByteSource& model, const TensorInfo& tensor, const DataFolder& folder);
 
 }  // namespace onnx_weightless

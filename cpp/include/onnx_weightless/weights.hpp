@@ -8,37 +8,29 @@
 #include <string>
 #include <string_view>
 
+#include "onnx_weightless/data_folder.hpp"
 #include "onnx_weightless/tensor_index.hpp"
 
 namespace onnx_weightless {
 
-enum class ExternalFileState : uint8_t { present, missing, refused };
+/// Looks at the file `location` names in `folder` without reading it, under data_folder.hpp's rules.
+ExternalFileStatus probe_external(const DataFolder& folder, const std::string& location);
 
-struct ExternalFileStatus {
-    ExternalFileState state = ExternalFileState::missing;
-    uint64_t size = 0;       ///< file size when present
-    std::string reason;      ///< why it is missing or refused
-};
-
-/// Looks at the file `location` names relative to `model_dir` without reading it. Refused: empty,
-/// absolute or `..`-containing locations, anything that resolves outside model_dir, non-regular files.
-ExternalFileStatus probe_external(const std::string& model_dir, const std::string& location);
-
-/// Reads [offset, offset + length) of the file `location` names relative to `model_dir`
+/// Reads [offset, offset + length) of the file `location` names in `folder`
 /// (length nullopt: to the end of the file). Throws ExternalDataError when refused, missing or
 /// out of bounds, IoError when reading fails.
-std::string read_external(const std::string& model_dir, const std::string& location, uint64_t offset,
+std::string read_external(const DataFolder& folder, const std::string& location, uint64_t offset,
                           std::optional<uint64_t> length);
 
 /// Opens the file `location` names under the same rules and checks that it holds [offset, offset +
 /// length); returns a read-only descriptor the caller owns and closes (for mapping the range).
 /// Throws as read_external does.
-int open_external_range(const std::string& model_dir, const std::string& location, uint64_t offset,
+int open_external_range(const DataFolder& folder, const std::string& location, uint64_t offset,
                         std::optional<uint64_t> length);
 
 /// As read_external, handing the bytes to `consume` in consecutive pieces of at most `chunk` bytes
 /// (memory stays bounded whatever the length).
-void read_external_chunks(const std::string& model_dir, const std::string& location, uint64_t offset,
+void read_external_chunks(const DataFolder& folder, const std::string& location, uint64_t offset,
                           std::optional<uint64_t> length, size_t chunk,
                           const std::function<void(std::string_view)>& consume);
 
