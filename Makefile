@@ -1,6 +1,6 @@
 # Two entry points that work on a fresh machine and are safe to rerun:
 #   make demo   converts the bundled Llama-3-8B-shaped skeleton and prints what it holds
-#   make test   C++ tests (GoogleTest) and Python tests (pytest)
+#   make test   C++ tests (GoogleTest, also under ASan/UBSan), a short fuzzing pass, Python tests (pytest)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -9,6 +9,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 CPP_BUILD := build/cpp
 APT_PACKAGES := g++ libprotozero-dev libcli11-dev nlohmann-json3-dev libgtest-dev libssl-dev python3-venv
+# Only the fuzz targets need these (clang and its libFuzzer runtime); `make demo` does not.
+FUZZ_APT_PACKAGES := clang libclang-rt-dev
 
 # torch and torchvision must be a pair that imports together (onnx2torch imports torchvision).
 ARCH := $(shell uname -m)
@@ -23,20 +25,39 @@ endif
 ONNX_OLDEST := 1.16.2
 ONNX_OLDEST_DIR := .cache/onnx-$(ONNX_OLDEST)
 
-.PHONY: help demo test test-cpp test-cmake-package test-python test-python-oldest-onnx coverage system-deps venv python-package cpp bench clean
+# Fuzzing (docs/fuzzing.md): libFuzzer targets under ASan+UBSan, run one after the other.
+FUZZ_BUILD := build/fuzz
+FUZZ_DIR := .cache/fuzz
+FUZZ_TARGETS := fuzz_scan fuzz_skeleton
+FUZZ_SECONDS := 900
+FUZZ_SMOKE_SECONDS := 45
+FUZZ_OPTIONS := -max_len=1048576 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+SANITIZE_BUILD := build/sanitize
+
+.PHONY: help demo test test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
 	@echo "make test    run the C++ and Python test suites (Python: newest and oldest supported onnx)"
+	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
+	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
-system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs those of the Debian packages $(1) that are missing.
+define apt_install
+@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+fuzz-system-deps: system-deps
+	$(call apt_install,$(FUZZ_APT_PACKAGES))
 
 $(VENV)/.deps-installed: requirements/dev.txt | system-deps
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -85,7 +106,59 @@ test-python-oldest-onnx: python-package cpp $(ONNX_OLDEST_DIR)/.installed
 	  $(PY) -m pytest -q -p no:cacheprovider tests --onnx-version=$(ONNX_OLDEST) \
 	  --ignore-glob='tests/test_converters_*.py'
 
-test: test-cpp test-cmake-package test-python test-python-oldest-onnx
+# The core library and core_tests with ASan and UBSan (gcc's runtimes); any report fails the run.
+test-sanitize: system-deps venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DONNX_WEIGHTLESS_SANITIZE=ON -DONNX_WEIGHTLESS_BUILD_CLI=OFF >/dev/null
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build $(SANITIZE_BUILD) --target core_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(SANITIZE_BUILD)/core_tests --gtest_brief=1
+
+fuzz-build: fuzz-system-deps venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CXX_COMPILER=clang++ -DONNX_WEIGHTLESS_BUILD_FUZZERS=ON -DONNX_WEIGHTLESS_BUILD_TESTS=OFF \
+	  -DONNX_WEIGHTLESS_BUILD_CLI=OFF >/dev/null
+	PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build $(FUZZ_BUILD) --target $(FUZZ_TARGETS)
+
+# The seeds include the bundled model's skeleton, written by the CLI.
+$(FUZZ_DIR)/seeds.stamp: scripts/fuzz_seed_corpus.py models/llama3-8b.onnx requirements/dev.txt | cpp
+	$(PY) scripts/fuzz_seed_corpus.py --out $(FUZZ_DIR)/seeds --cli $(CPP_BUILD)/onnx-weightless
+	touch $@
+
+fuzz-seeds: $(FUZZ_DIR)/seeds.stamp
+
+# $(call run_fuzzers,SECONDS): for each target, first replays its earlier findings (one that still
+# reproduces fails), then fuzzes for SECONDS from its working corpus and the seeds, and prints
+# libFuzzer's "Done N runs in S second(s)" and the corpus size. A new finding (crash-, leak-,
+# timeout-, oom-) is written to $(FUZZ_DIR)/findings/<target>-* and fails the run.
+define run_fuzzers
+@mkdir -p $(FUZZ_DIR)/findings; status=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  old=$$(ls -d $(FUZZ_DIR)/findings/$$t-* 2>/dev/null); \
+	  if [ -n "$$old" ] && ! $(FUZZ_BUILD)/$$t $(FUZZ_OPTIONS) $$old > $(FUZZ_DIR)/$$t-replay.log 2>&1; then \
+	    echo "$$t: an earlier finding still reproduces (log: $(FUZZ_DIR)/$$t-replay.log)"; status=1; \
+	  fi; \
+	  echo "$$t: fuzzing for $(1) s (log: $(FUZZ_DIR)/$$t.log)"; \
+	  if ! $(FUZZ_BUILD)/$$t $(FUZZ_OPTIONS) -max_total_time=$(1) -artifact_prefix=$(FUZZ_DIR)/findings/$$t- \
+	      $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds > $(FUZZ_DIR)/$$t.log 2>&1; then \
+	    tail -n 30 $(FUZZ_DIR)/$$t.log; status=1; \
+	  fi; \
+	  grep -E '^Done [0-9]+ runs' $(FUZZ_DIR)/$$t.log | sed "s/^/$$t: /"; \
+	  echo "$$t: corpus $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) files, $$(du -sh $(FUZZ_DIR)/corpus/$$t | cut -f1)"; \
+	done; \
+	if [ -n "$$(ls -A $(FUZZ_DIR)/findings)" ]; then echo "findings:"; ls -l $(FUZZ_DIR)/findings; fi; \
+	exit $$status
+endef
+
+fuzz: fuzz-build fuzz-seeds
+	$(call run_fuzzers,$(FUZZ_SECONDS))
+
+# The same, briefly: for `make test` and CI.
+fuzz-smoke: fuzz-build fuzz-seeds
+	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
+
+test: test-cpp test-sanitize fuzz-smoke test-cmake-package test-python test-python-oldest-onnx
 
 coverage: python-package
 	$(PY) scripts/node_test_coverage.py

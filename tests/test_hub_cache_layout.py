@@ -34,7 +34,7 @@ def test_convert_with_weights_and_materialize_read_through_the_symlinks(hub_mode
     x = torch.randn(2, 64)
     torch.testing.assert_close(gm(x), reference(x), rtol=0, atol=0)
     # The folder alone (a ModelProto with base_dir) does not reach blobs/: only the model file's own folder is added.
-    with pytest.raises(ow.MissingWeightsError, match="outside the model folder"):
+    with pytest.raises(ow.ExternalDataError, match="outside the model folder"):
         ow.convert(ow.load(hub_model), base_dir=hub_model.parent, with_weights=True)
 
 
@@ -56,7 +56,7 @@ def test_a_data_symlink_leaving_both_folders_is_refused(cli, hub_model, tmp_path
     os.symlink("../../../elsewhere/data", data)
     result = subprocess.run([cli, "check", str(hub_model)], capture_output=True, text=True)
     assert result.returncode == 1 and "refused" in result.stdout and "outside the model folder" in result.stdout
-    with pytest.raises(ow.MissingWeightsError, match="outside the model folder"):
+    with pytest.raises(ow.ExternalDataError, match="outside the model folder"):
         ow.convert(hub_model, with_weights=True)
     # The weightless conversion needs no weights, so it still works, with meta weights.
     assert any(t.device.type == "meta" for t in ow.convert(hub_model).state_dict().values())

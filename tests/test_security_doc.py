@@ -80,6 +80,6 @@ def test_every_refusal_names_its_rule():
     _, cases = _parse(DOC.read_text())
     for title, _, shown, _ in cases:
         if "refused" in title:
-            assert shown.startswith("MissingWeightsError: ") and ("refused" in shown or "beyond" in shown), title
+            assert shown.startswith("ExternalDataError: ") and ("refused" in shown or "beyond" in shown), title
         elif "loads" in title:
             assert shown == "read: [0.0, 1.0, 2.0, 3.0]\n", title

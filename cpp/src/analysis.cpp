@@ -29,6 +29,12 @@ uint64_t product(Shape::const_iterator begin, Shape::const_iterator end) {
 
 uint64_t numel(const Shape& shape) { return product(shape.begin(), shape.end()); }
 
+/// A value's shape with its symbols bound, and the products the cost formulas take of it.
+struct Resolved : Shape {
+    uint64_t elements = 0;  ///< product of every dim
+    uint64_t trailing = 0;  ///< product of every dim but the first (a weight's elements per output channel)
+};
+
 // FLOPs per output element for ops that are not multiply-accumulates.
 const std::map<std::string, uint64_t>& element_flops() {
     static const std::map<std::string, uint64_t> table = {
@@ -80,7 +86,7 @@ public:
             macs = matmul(node, 0, 3);
         } else if (key == "com.microsoft::MatMulNBits") {
             auto out = output(node, 0);
-            macs = out ? mul(numel(*out), static_cast<uint64_t>(attribute(node, "K", 0))) : 0;
+            macs = out ? mul(out->elements, static_cast<uint64_t>(attribute(node, "K", 0))) : 0;
         } else if (key == "Gemm") {
             macs = gemm(node);
         } else if (key == "Conv" || key == "ConvInteger" || key == "com.microsoft::FusedConv") {
@@ -98,13 +104,13 @@ public:
         } else if (key == "MaxPool" || key == "AveragePool" || key == "LpPool") {
             auto out = output(node, 0);
             const auto it = node.attributes.find("kernel_shape");
-            if (out && it != node.attributes.end()) flops = mul(numel(*out), product(it->second.ints.begin(), it->second.ints.end()));
+            if (out && it != node.attributes.end()) flops = mul(out->elements, product(it->second.ints.begin(), it->second.ints.end()));
         } else if (reductions().count(node.op_type) && node.domain.empty()) {
             auto in = input(node, 0);
-            if (in) flops = numel(*in);
+            if (in) flops = in->elements;
         } else if (auto it = element_flops().find(key); it != element_flops().end()) {
             auto out = output(node, 0);
-            if (out) flops = mul(numel(*out), it->second);
+            if (out) flops = mul(out->elements, it->second);
         }
         c.macs = macs;
         c.flops = add(mul(macs, 2), flops);
@@ -114,27 +120,41 @@ public:
     }
 
 private:
-    std::optional<Shape> shape_of(const std::string& name) {
-        if (name.empty()) return std::nullopt;
-        auto shape = resolved_shape(graph_, name, options_.dims);
-        if (!shape) known_ = false;
-        return shape;
+    // Resolved once per value, not at each use: one value of thousands of dims named by every node
+    // would otherwise have its dims copied and multiplied node after node.
+    const Resolved* shape_of(const std::string& name) {
+        if (name.empty()) return nullptr;
+        auto [it, fresh] = shapes_.try_emplace(name);
+        if (fresh) {
+            if (auto shape = resolved_shape(graph_, name, options_.dims)) {
+                Resolved resolved;
+                resolved.elements = numel(*shape);
+                resolved.trailing = shape->empty() ? 1 : product(shape->begin() + 1, shape->end());
+                static_cast<Shape&>(resolved) = std::move(*shape);
+                it->second = std::move(resolved);
+            }
+        }
+        if (!it->second) {
+            known_ = false;
+            return nullptr;
+        }
+        return &*it->second;
     }
-    std::optional<Shape> input(const GraphNode& node, size_t i) {
+    const Resolved* input(const GraphNode& node, size_t i) {
         if (i >= node.inputs.size() || node.inputs[i].empty()) {
             known_ = false;
-            return std::nullopt;
+            return nullptr;
         }
         return shape_of(node.inputs[i]);
     }
-    std::optional<Shape> optional_input(const GraphNode& node, size_t i) {
-        if (i >= node.inputs.size() || node.inputs[i].empty()) return std::nullopt;
+    const Resolved* optional_input(const GraphNode& node, size_t i) {
+        if (i >= node.inputs.size() || node.inputs[i].empty()) return nullptr;
         return shape_of(node.inputs[i]);
     }
-    std::optional<Shape> output(const GraphNode& node, size_t i) {
+    const Resolved* output(const GraphNode& node, size_t i) {
         if (i >= node.outputs.size()) {
             known_ = false;
-            return std::nullopt;
+            return nullptr;
         }
         return shape_of(node.outputs[i]);
     }
@@ -151,7 +171,7 @@ private:
         if (!a || !b || !out || a->empty()) return 0;
         int64_t k = a->back();
         if (node.op_type == "FusedMatMul" && attribute(node, "transA", 0) && a->size() >= 2) k = (*a)[a->size() - 2];
-        return mul(numel(*out), static_cast<uint64_t>(k));
+        return mul(out->elements, static_cast<uint64_t>(k));
     }
 
     uint64_t gemm(const GraphNode& node) {
@@ -159,14 +179,14 @@ private:
         auto out = output(node, 0);
         if (!a || !out || a->size() != 2) return 0;
         const int64_t k = attribute(node, "transA", 0) ? (*a)[0] : (*a)[1];
-        return mul(numel(*out), static_cast<uint64_t>(k));
+        return mul(out->elements, static_cast<uint64_t>(k));
     }
 
     // `per_element` elements (the output for Conv, the input for ConvTranspose) x W[1] x kernel.
-    uint64_t conv(const GraphNode& node, size_t w_index, const std::optional<Shape>& per_element) {
+    uint64_t conv(const GraphNode& node, size_t w_index, const Resolved* per_element) {
         auto w = input(node, w_index);
         if (!w || !per_element || w->size() < 2) return 0;
-        return mul(numel(*per_element), product(w->begin() + 1, w->end()));
+        return mul(per_element->elements, w->trailing);
     }
 
     // ai.onnx Attention-23+: Q·Kᵀ and the weighting of V, per batch, query head and position pair.
@@ -233,6 +253,7 @@ private:
 
     const GraphView& graph_;
     const AnalysisOptions& options_;
+    std::map<std::string, std::optional<Resolved>> shapes_;  // by value name; nullopt: not fully known
     bool known_ = true;
 };
 
@@ -295,7 +316,12 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
         auto it = last_use.find(name);
         frees[it == last_use.end() ? produced_at : std::max(it->second, produced_at)].push_back(bytes);
     };
+    // ONNX graphs are in SSA form: a value is produced once. A name that comes again (as a graph
+    // input or a node output) is counted where it first appears only, so that repeating a name
+    // cannot multiply the analysis' work and memory (each repeat would copy the value's shape).
+    std::set<std::string> produced;
     for (const auto& name : graph.inputs) {
+        if (!produced.insert(name).second) continue;
         auto bytes = value_bytes(graph, name, resolved_shape(graph, name, options.dims));
         if (bytes) track(name, *bytes, 0);
     }
@@ -309,7 +335,7 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
                 return input.empty() || weight_derived.count(input);
             });
         for (const auto& name : node.outputs) {
-            if (name.empty()) continue;
+            if (name.empty() || !produced.insert(name).second) continue;
             auto shape = resolved_shape(graph, name, options.dims);
             auto bytes = value_bytes(graph, name, shape);
             if (from_weights) {

@@ -28,6 +28,10 @@ constexpr size_t kMaxRank = 4096;
 using Reader = protozero::pbf_reader;
 
 bool is_bytes(const Reader& r) { return r.wire_type() == protozero::pbf_wire_type::length_delimited; }
+// Integer fields are read only as varints: a fixed32/fixed64 value under an integer field number is
+// skipped whole, as protobuf skips a field of unexpected wire type, instead of being decoded as a
+// varint (which would read into the bytes after it and lose the field boundaries).
+bool is_varint(const Reader& r) { return r.wire_type() == protozero::pbf_wire_type::varint; }
 
 void expect_bytes(const Reader& r, const char* what) {
     if (!is_bytes(r)) throw FormatError(std::string(what) + " has the wrong wire type (expected length-delimited)", 0);
@@ -49,8 +53,10 @@ void read_ints(Reader& r, std::vector<int64_t>& out) {
             out.push_back(v);
             if (out.size() > kMaxRank) throw LimitError("an int list has more than 4096 entries", 0);
         }
-    } else {
+    } else if (is_varint(r)) {
         out.push_back(r.get_int64());
+    } else {
+        r.skip();
     }
 }
 
@@ -58,7 +64,7 @@ OpsetImport read_opset(Reader r) {
     OpsetImport opset;
     while (r.next()) {
         if (r.tag() == field::kOpsetDomain && is_bytes(r)) opset.domain = r.get_string();
-        else if (r.tag() == field::kOpsetVersion && !is_bytes(r)) opset.version = r.get_int64();
+        else if (r.tag() == field::kOpsetVersion && is_varint(r)) opset.version = r.get_int64();
         else r.skip();
     }
     return opset;
@@ -75,7 +81,7 @@ std::pair<std::string, AttributeValue> read_attribute(Reader r) {
                 else r.skip();
                 break;
             case field::kAttributeI:
-                if (!is_bytes(r)) value.i = r.get_int64();
+                if (is_varint(r)) value.i = r.get_int64();
                 else r.skip();
                 break;
             case field::kAttributeS:
@@ -109,7 +115,7 @@ GraphNode read_node(Reader r) {
 Dim read_dim(Reader r) {
     Dim dim;
     while (r.next()) {
-        if (r.tag() == field::kDimValue && !is_bytes(r)) dim.value = r.get_int64();
+        if (r.tag() == field::kDimValue && is_varint(r)) dim.value = r.get_int64();
         else if (r.tag() == field::kDimParam && is_bytes(r)) dim.symbol = r.get_string();
         else r.skip();
     }
@@ -119,7 +125,7 @@ Dim read_dim(Reader r) {
 
 void read_tensor_type(Reader r, ValueType& type) {
     while (r.next()) {
-        if (r.tag() == field::kTensorTypeElemType && !is_bytes(r)) {
+        if (r.tag() == field::kTensorTypeElemType && is_varint(r)) {
             type.elem_type = r.get_int32();
         } else if (r.tag() == field::kTensorTypeShape && is_bytes(r)) {
             type.has_shape = true;
@@ -167,7 +173,7 @@ std::pair<std::string, ValueType> read_initializer(Reader r) {
         switch (r.tag()) {
             case field::kTensorDims: read_ints(r, dims); break;
             case field::kTensorDataType:
-                if (!is_bytes(r)) type.elem_type = r.get_int32();
+                if (is_varint(r)) type.elem_type = r.get_int32();
                 else r.skip();
                 break;
             case field::kTensorName: name = text(r, "TensorProto.name"); break;

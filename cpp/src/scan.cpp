@@ -2,6 +2,8 @@
 
 #include <limits>
 #include <optional>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <protozero/exception.hpp>
@@ -23,14 +25,29 @@ namespace f = fields;
 constexpr uint64_t kMaxStringBytes = 1 << 20;
 constexpr uint64_t kMaxSmallMessageBytes = 1 << 20;
 constexpr size_t kMaxRank = 4096;
+// Each tensor keeps its own copy of where it sits: graph, function, node, op type and attribute
+// names and the enclosing fields. A name is in the file once but copied into every tensor under
+// it, so a long name over many small tensors would make the index many times larger than the file.
+// The copies are counted and bounded in proportion to the file (generous: a real model's copies
+// come to a few times its structure bytes).
+constexpr uint64_t kMaxCopiedBase = 64 << 20;
+constexpr uint64_t kMaxCopiedPerFileByte = 16;
 
-/// Where the walk currently is; copied into each TensorInfo.
+/// How many numbers a tensor's float_data or double_data fields hold, counted from their headers.
+struct FixedCount {
+    uint64_t numbers = 0;
+    bool partial = false;  ///< a packed field whose length is not a multiple of the number's width
+};
+
+/// Where the walk currently is; copied into each TensorInfo. The names are views of strings owned
+/// by the frames of the walk that read them (graph(), function(), node(), attribute()), so passing a
+/// Context down to every node and attribute costs the same whatever the names' length.
 struct Context {
-    std::string graph_name;
-    std::string function_name;
-    std::string node_name;
-    std::string op_type;
-    std::string attribute_name;
+    std::string_view graph_name;
+    std::string_view function_name;
+    std::string_view node_name;
+    std::string_view op_type;
+    std::string_view attribute_name;
     uint32_t depth = 0;
     TensorRole role = TensorRole::initializer;
 };
@@ -42,11 +59,31 @@ public:
 
     TensorIndex run() {
         index_.file_size = window_.source().size();
+        copy_limit_ = index_.file_size > (UINT64_MAX - kMaxCopiedBase) / kMaxCopiedPerFileByte
+                          ? UINT64_MAX
+                          : kMaxCopiedBase + kMaxCopiedPerFileByte * index_.file_size;
         model(0, index_.file_size);
         return std::move(index_);
     }
 
 private:
+    /// Counts `bytes` copied into the index; LimitError past the bound (see kMaxCopiedBase).
+    void charge_copy(uint64_t bytes, uint64_t offset) {
+        copied_ += bytes;
+        if (copied_ > copy_limit_) {
+            throw LimitError("names and enclosing fields copied into the tensor index exceed " +
+                                 std::to_string(copy_limit_) + " bytes (64 MiB + 16 x the file size): long graph, "
+                                 "node or attribute names over too many tensors",
+                             offset);
+        }
+    }
+
+    /// to = from, counted.
+    void copy_name(std::string& to, std::string_view from, uint64_t offset) {
+        charge_copy(from.size(), offset);
+        to = from;
+    }
+
     std::string read_string(const Field& field, const char* what) {
         if (field.length > kMaxStringBytes) {
             throw LimitError(std::string(what) + " is " + std::to_string(field.length) + " bytes long (limit " +
@@ -160,13 +197,29 @@ private:
         if (context.depth > index_.summary.max_depth) index_.summary.max_depth = context.depth;
         Enter enter(*this, outer);
         const size_t first_tensor = index_.tensors.size();
+        std::string graph_name;
+        // ONNX rule: initializer names (dense and sparse) are unique within a graph; with two of
+        // one name, which one a reader takes is arbitrary.
+        std::unordered_set<std::string> initializer_names;
+        auto unique_name = [&](size_t first, const Field& at) {
+            for (size_t i = first; i < index_.tensors.size(); ++i) {
+                const TensorInfo& t = index_.tensors[i];
+                if (t.depth != context.depth || t.sparse_indices || t.name.empty()) continue;
+                if (!initializer_names.insert(t.name).second) {
+                    throw FormatError("initializer name '" + t.name + "' is not unique in graph '" +
+                                          std::string(context.graph_name) + "'",
+                                      at.tag_offset);
+                }
+            }
+        };
         Field field;
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "GraphProto");
         while (cursor.next(field)) {
             switch (field.number) {
                 case f::number(f::Graph::name):
                     cursor.expect(field, WireType::length_delimited, "name");
-                    context.graph_name = read_string(field, "GraphProto.name");
+                    graph_name = read_string(field, "GraphProto.name");
+                    context.graph_name = graph_name;
                     break;
                 case f::number(f::Graph::node):
                     cursor.expect(field, WireType::length_delimited, "node");
@@ -176,14 +229,18 @@ private:
                     cursor.expect(field, WireType::length_delimited, "initializer");
                     Context tensor_context = context;
                     tensor_context.role = TensorRole::initializer;
+                    const size_t first = index_.tensors.size();
                     tensor(field, tensor_context, false);
+                    unique_name(first, field);
                     break;
                 }
                 case f::number(f::Graph::sparse_initializer): {
                     cursor.expect(field, WireType::length_delimited, "sparse_initializer");
                     Context tensor_context = context;
                     tensor_context.role = TensorRole::sparse_initializer;
+                    const size_t first = index_.tensors.size();
                     sparse_tensor(field, tensor_context);
+                    unique_name(first, field);
                     break;
                 }
                 default:
@@ -192,7 +249,8 @@ private:
         }
         // The name (field 2) is written after the nodes (field 1): give it to this graph's own
         // tensors (same depth) once known. One pass, so no field header is read twice.
-        for_own_tensors(first_tensor, context.depth, [&](TensorInfo& t) { t.graph_name = context.graph_name; });
+        for_own_tensors(first_tensor, context.depth,
+                        [&](TensorInfo& t) { copy_name(t.graph_name, graph_name, outer.tag_offset); });
     }
 
     template <typename Fn>
@@ -207,12 +265,14 @@ private:
         Enter enter(*this, outer);
         const size_t first_tensor = index_.tensors.size();
         Context context;
+        std::string function_name;
         Field field;
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "FunctionProto");
         while (cursor.next(field)) {
             if (field.number == f::number(f::Function::name)) {
                 cursor.expect(field, WireType::length_delimited, "name");
-                context.function_name = read_string(field, "FunctionProto.name");
+                function_name = read_string(field, "FunctionProto.name");
+                context.function_name = function_name;
             } else if (field.number == f::number(f::Function::node)) {
                 cursor.expect(field, WireType::length_delimited, "node");
                 node(field, context);
@@ -225,7 +285,7 @@ private:
         }
         // Every tensor inside the function, subgraphs included, belongs to it.
         for (size_t i = first_tensor; i < index_.tensors.size(); ++i) {
-            index_.tensors[i].function_name = context.function_name;
+            copy_name(index_.tensors[i].function_name, function_name, outer.tag_offset);
         }
     }
 
@@ -233,6 +293,8 @@ private:
         ++index_.summary.node_count;
         Enter enter(*this, outer);
         const size_t first_tensor = index_.tensors.size();
+        std::string node_name;
+        std::string op_type;
         std::string domain;
         context.role = TensorRole::node_attribute;
         Field field;
@@ -240,10 +302,12 @@ private:
         while (cursor.next(field)) {
             if (field.number == f::number(f::Node::name)) {
                 cursor.expect(field, WireType::length_delimited, "name");
-                context.node_name = read_string(field, "NodeProto.name");
+                node_name = read_string(field, "NodeProto.name");
+                context.node_name = node_name;
             } else if (field.number == f::number(f::Node::op_type)) {
                 cursor.expect(field, WireType::length_delimited, "op_type");
-                context.op_type = read_string(field, "NodeProto.op_type");
+                op_type = read_string(field, "NodeProto.op_type");
+                context.op_type = op_type;
             } else if (field.number == f::number(f::Node::domain)) {
                 cursor.expect(field, WireType::length_delimited, "domain");
                 domain = read_string(field, "NodeProto.domain");
@@ -253,24 +317,26 @@ private:
             }
         }
         const bool default_domain = domain.empty() || domain == "ai.onnx";
-        ++index_.summary.op_histogram[default_domain ? context.op_type : domain + "::" + context.op_type];
+        ++index_.summary.op_histogram[default_domain ? op_type : domain + "::" + op_type];
         // name and op_type usually precede the attributes; if not, attribute tensors get them now.
         for_own_tensors(first_tensor, context.depth, [&](TensorInfo& t) {
-            t.node_name = context.node_name;
-            t.op_type = context.op_type;
+            copy_name(t.node_name, node_name, outer.tag_offset);
+            copy_name(t.op_type, op_type, outer.tag_offset);
         });
     }
 
     void attribute(const Field& outer, Context context) {
         Enter enter(*this, outer);
         const size_t first_tensor = index_.tensors.size();
+        std::string attribute_name;
         Field field;
         FieldCursor cursor(window_, outer.value_offset, outer.end(), "AttributeProto");
         while (cursor.next(field)) {
             switch (field.number) {
                 case f::number(f::Attribute::name):
                     cursor.expect(field, WireType::length_delimited, "name");
-                    context.attribute_name = read_string(field, "AttributeProto.name");
+                    attribute_name = read_string(field, "AttributeProto.name");
+                    context.attribute_name = attribute_name;
                     break;
                 case f::number(f::Attribute::t):
                 case f::number(f::Attribute::tensors):
@@ -294,7 +360,8 @@ private:
                     break;
             }
         }
-        for_own_tensors(first_tensor, context.depth, [&](TensorInfo& t) { t.attribute_name = context.attribute_name; });
+        for_own_tensors(first_tensor, context.depth,
+                        [&](TensorInfo& t) { copy_name(t.attribute_name, attribute_name, outer.tag_offset); });
     }
 
     void sparse_tensor(const Field& outer, const Context& context) {
@@ -366,12 +433,18 @@ private:
         const char* p = bytes.data();
         const char* end = p + bytes.size();
         while (p < end) {
-            const uint64_t offset = field.value_offset + static_cast<uint64_t>(p - bytes.data());
+            const char* start = p;
+            const uint64_t offset = field.value_offset + static_cast<uint64_t>(start - bytes.data());
+            uint64_t dim = 0;
             try {
-                push(protozero::decode_varint(&p, end), offset);
+                dim = protozero::decode_varint(&p, end);
             } catch (const protozero::exception&) {
                 throw FormatError("malformed varint in packed TensorProto.dims", offset);
             }
+            if (p - start == 10 && static_cast<uint8_t>(start[9]) > 1) {
+                throw FormatError("varint overflows 64 bits in packed TensorProto.dims", offset);
+            }
+            push(dim, offset);
         }
     }
 
@@ -405,19 +478,21 @@ private:
     void tensor(const Field& outer, const Context& context, bool sparse_indices) {
         TensorInfo info;
         info.role = context.role;
-        info.graph_name = context.graph_name;
-        info.function_name = context.function_name;
-        info.node_name = context.node_name;
-        info.op_type = context.op_type;
-        info.attribute_name = context.attribute_name;
+        copy_name(info.graph_name, context.graph_name, outer.tag_offset);
+        copy_name(info.function_name, context.function_name, outer.tag_offset);
+        copy_name(info.node_name, context.node_name, outer.tag_offset);
+        copy_name(info.op_type, context.op_type, outer.tag_offset);
+        copy_name(info.attribute_name, context.attribute_name, outer.tag_offset);
         info.depth = context.depth;
         info.sparse_indices = sparse_indices;
         info.field = {outer.tag_offset, outer.value_offset, outer.end()};
+        charge_copy(ancestors_.size() * sizeof(FieldSpan), outer.tag_offset);
         info.ancestors = ancestors_;
 
         bool has_data_type = false;
         int64_t data_location = 0;
         uint32_t payload_occurrences = 0;
+        FixedCount fixed;  // numbers in float_data / double_data, packed or not
         uint64_t first_payload_tag = 0;
         std::optional<std::string> conflict;
         uint64_t conflict_offset = 0;
@@ -460,6 +535,12 @@ private:
                 } else {
                     cursor.expect(field, unpacked_wire_type(*payload), payload_field_name(*payload));
                 }
+                if (*payload == PayloadField::float_data || *payload == PayloadField::double_data) {
+                    const uint64_t width = *payload == PayloadField::float_data ? 4 : 8;
+                    const bool packed_field = field.type == WireType::length_delimited;
+                    fixed.numbers += packed_field ? field.length / width : 1;
+                    fixed.partial = fixed.partial || (packed_field && field.length % width != 0);
+                }
                 if (payload_occurrences == 0) {
                     info.payload = {field.value_offset, field.end()};
                     first_payload_tag = field.tag_offset;
@@ -488,11 +569,12 @@ private:
         // A payload that is not one packed field is kept as whole fields, tags included, so a
         // reader can walk it again.
         if (payload_occurrences > 0 && !info.packed) info.payload.begin = first_payload_tag;
-        finish_tensor(info, outer, has_data_type, data_location);
+        finish_tensor(info, outer, has_data_type, data_location, fixed);
         index_.tensors.push_back(std::move(info));
     }
 
-    void finish_tensor(TensorInfo& info, const Field& outer, bool has_data_type, int64_t data_location) {
+    void finish_tensor(TensorInfo& info, const Field& outer, bool has_data_type, int64_t data_location,
+                       const FixedCount& fixed) {
         const std::string label = "tensor '" + info.name + "'";
         if (!has_data_type || !dtype_known(info.data_type)) {
             throw FormatError(label + " has " + (has_data_type ? "unknown data_type " + dtype_name(info.data_type)
@@ -546,14 +628,29 @@ private:
             return;
         }
         info.storage = Storage::inline_data;
-        check_inline_size(info, label);
+        check_inline_size(info, label, fixed);
     }
 
     // ONNX rule: an inline payload holds exactly the elements the dims promise. Checked where
     // the encoding has a fixed width; varint and string payloads would have to be read.
-    static void check_inline_size(const TensorInfo& info, const std::string& label) {
+    static void check_inline_size(const TensorInfo& info, const std::string& label, const FixedCount& fixed) {
         std::optional<uint64_t> expected;
         const bool complex = info.data_type == 14 || info.data_type == 15;
+        // Unpacked (or split) float_data / double_data: one number per fixed-width field, so the
+        // count is known from the field headers alone.
+        if (!info.packed && (info.payload_field == PayloadField::float_data ||
+                             info.payload_field == PayloadField::double_data)) {
+            const uint64_t per_element = complex ? 2 : 1;
+            const bool fits = info.element_count <= UINT64_MAX / per_element;
+            if (fixed.partial || !fits || fixed.numbers != info.element_count * per_element) {
+                throw FormatError(label + ": " + payload_field_name(info.payload_field) + " holds " +
+                                      (fixed.partial ? "a partial number" : std::to_string(fixed.numbers) + " values") +
+                                      " but dims x " + dtype_name(info.data_type) + " need " +
+                                      (fits ? std::to_string(info.element_count * per_element) : "more"),
+                                  info.payload.begin);
+            }
+            return;
+        }
         if (info.payload_field == PayloadField::raw_data) {
             expected = info.byte_size;
         } else if (info.packed && (info.payload_field == PayloadField::float_data ||
@@ -574,6 +671,8 @@ private:
     ScanOptions options_;
     TensorIndex index_;
     std::vector<FieldSpan> ancestors_;
+    uint64_t copied_ = 0;      // bytes of names and ancestors copied into the index so far
+    uint64_t copy_limit_ = 0;  // bound on copied_, from the file size
     std::optional<std::pair<int64_t, uint64_t>> negative_dim_;  // first negative dim of the current tensor
 };
 

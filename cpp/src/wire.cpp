@@ -29,6 +29,11 @@ uint64_t FieldCursor::read_varint(uint64_t& offset, const char* what) {
     const char* p = begin;
     try {
         const uint64_t value = protozero::decode_varint(&p, begin + avail);
+        // protozero keeps only the lowest bit of a tenth byte: a larger one means the value needs
+        // more than 64 bits, and would silently wrap (a length or dim read as another number).
+        if (p - begin == 10 && static_cast<uint8_t>(begin[9]) > 1) {
+            throw FormatError(std::string("varint overflows 64 bits (") + what + ") in " + message_name_, offset);
+        }
         offset += static_cast<uint64_t>(p - begin);
         return value;
     } catch (const protozero::end_of_buffer_exception&) {

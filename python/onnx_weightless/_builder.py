@@ -22,7 +22,7 @@ from . import _adapter
 from ._converters import lookup
 from ._converters._common import converted
 from ._converters.registry import normalize_domain, since_version
-from ._errors import UnsupportedOperatorError
+from ._errors import FormatError, UnsupportedOperatorError
 from ._graph_module import graph_module
 from ._opaque import OpaqueOp, attribute_values, output_specs
 from ._progress import Progress
@@ -161,7 +161,13 @@ def build_graph_module(
     resolved: dict[tuple[str, str], Any] = {}  # a model has far fewer op types than nodes
     for name, node in onnx_graph.nodes.items():
         domain = normalize_domain(node.domain)
-        version = opsets.get(domain, 1)
+        if domain not in opsets:
+            # An ONNX rule (the checker's too): without it, which version of the operator is meant is unknown.
+            raise FormatError(
+                f"node {node.name or name!r} ({node.operation_type}) is in domain {domain or 'ai.onnx'!r}, "
+                "which the model's opset_import does not list"
+            )
+        version = opsets[domain]
         key = (domain, node.operation_type)
         if key not in resolved:
             resolved[key] = resolve_converter(domain, node.operation_type, version)
@@ -198,7 +204,12 @@ def build_graph_module(
 
     def node_output(value_name: str) -> fx.Node:
         producer, index = onnx_graph.value_as_node_output(value_name)
-        produced = nodes[producer.unique_name]
+        produced = nodes.get(producer.unique_name)
+        if produced is None:
+            raise FormatError(
+                f"value {value_name!r} is read before node {producer.unique_name!r} ({producer.operation_type}) "
+                "produces it: an ONNX graph lists its nodes in topological order"
+            )
         if len(producer.output_values) == 1:
             return produced
         key = (producer.unique_name, index)
@@ -218,7 +229,7 @@ def build_graph_module(
             return initializer(value_name)
         if kind == value_type.EMPTY:
             return None
-        raise ValueError(f"value {value_name!r} is used before anything produces it (graph not topologically sorted?)")
+        raise FormatError(f"value {value_name!r} is read but is no graph input, initializer or node output")
 
     module_names: set[str] = {"initializers"}
     shown = Progress("converting", len(onnx_graph.nodes), "nodes", progress)

@@ -23,7 +23,7 @@ from onnx import ModelProto, TensorProto
 from . import _adapter, _core
 from ._builder import opaque_converter, opset_map, resolve_converter
 from ._converters.registry import normalize_domain
-from ._errors import MissingWeightsError
+from ._errors import ExternalDataError, MissingWeightsError
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
 from ._value_inputs import value_uses
@@ -168,14 +168,14 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
             readers.update(use.node_output for use in users)
         else:
             continue
-        ok, reason = resolver.available(proto)
-        if not ok:
+        state, reason = resolver.available(proto)
+        if state != "present":
             location = external_entries(proto).get("location", "?")
             described = ", ".join(use.describe() for use in users)
-            raise MissingWeightsError(
-                f"tensor {name!r} is read as values by {described}, but its data is in {location!r}, "
-                f"which cannot be read: {reason}. Provide that file next to the model."
-            )
+            message = f"tensor {name!r} is read as values by {described}, but its data is in {location!r}, which "
+            if state == "refused":
+                raise ExternalDataError(f"{message}is refused: {reason}")
+            raise MissingWeightsError(f"{message}cannot be read: {reason}. Provide that file next to the model.")
     return Conversion(
         resolver, frozenset(value_initializers), frozenset(value_constants), frozenset(readers), with_weights
     )

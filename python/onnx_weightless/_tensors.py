@@ -1,8 +1,9 @@
 """The value policy: which tensors become real torch tensors and which become meta.
 
 A tensor whose bytes are at hand and small is real; everything else is meta. Tensors whose values
-are read (shapes, axes, pads...) are always made real, from whatever file holds them, or raise
-MissingWeightsError naming the tensor and the file.
+are read (shapes, axes, pads...) are always made real, from whatever file holds them, or raise an
+error naming the tensor and the file: MissingWeightsError if the file is missing,
+ExternalDataError if it is refused (docs/security.md) or too short.
 
 Large tensors stored raw in a file (external data, and the payloads a skeleton leaves in the
 model file) are mapped, not read: a private copy-on-write mapping of the range, so a tensor costs
@@ -22,7 +23,7 @@ from onnx import TensorProto, numpy_helper
 
 from . import _core
 from ._dtypes import SUB_BYTE_TYPES, onnx_dtype_name, torch_dtype
-from ._errors import ExternalDataError, MissingWeightsError
+from ._errors import ExternalDataError, FormatError, MissingWeightsError
 
 __all__ = ["TensorResolver", "external_entries"]
 
@@ -49,6 +50,28 @@ class _Bytes:
 
     raw: bytes | None
     reason: str = ""
+    #: The file is there but refused, or does not hold the range (rather than missing).
+    refused: bool = False
+
+
+# Typed payload fields of TensorProto, for messages about inline data that does not match dims.
+_TYPED_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+
+
+def _inline_array(proto: TensorProto) -> np.ndarray:
+    """numpy_helper.to_array, with a FormatError naming the tensor where its inline data does not
+    fit its dims: the scan counts fixed-width payloads, varint and string ones need reading."""
+    try:
+        return numpy_helper.to_array(proto)
+    except ValueError as error:
+        held = [name for name in _TYPED_FIELDS if len(getattr(proto, name))]
+        what = (
+            f"{held[0]} holds {len(getattr(proto, held[0]))} values, which do not fit dims {list(proto.dims)}"
+            if held
+            else f"holds no data (no raw_data, no typed data field, not EXTERNAL) for dims {list(proto.dims)}"
+        )
+        described = f"tensor {proto.name!r} ({onnx_dtype_name(proto.data_type)}{list(proto.dims)})"
+        raise FormatError(f"{described}: {what} ({error})") from error
 
 
 class TensorResolver:
@@ -80,24 +103,26 @@ class TensorResolver:
         found = self.raw_bytes(proto)
         if found.raw is None:
             if need_values:
-                raise MissingWeightsError(self.missing_message(proto, found.reason))
+                error = ExternalDataError if found.refused else MissingWeightsError
+                raise error(self.missing_message(proto, found.reason))
             return self.meta(proto)
         return _from_raw(found.raw, tuple(proto.dims), dtype)
 
     def numpy(self, proto: TensorProto) -> np.ndarray:
         """Values as numpy (for converters that read them); raises MissingWeightsError if absent."""
         if not self.is_external(proto):
-            return numpy_helper.to_array(proto).copy()
+            return _inline_array(proto).copy()
         return self.tensor(proto, need_values=True).numpy()
 
-    def available(self, proto: TensorProto) -> tuple[bool, str]:
-        """Whether the tensor's bytes can be had, without reading them."""
+    def available(self, proto: TensorProto) -> tuple[str, str]:
+        """("present", "") if the tensor's bytes can be had (not read here), or the file's state
+        ("missing", "refused", or "unknown" when the model's folder is) and why."""
         if not self.is_external(proto):
-            return True, ""
+            return "present", ""
         if self.folder is None:
-            return False, _UNKNOWN_FOLDER
+            return "unknown", _UNKNOWN_FOLDER
         state, _size, reason = _core.probe_external(self.folder, external_entries(proto).get("location", ""))
-        return state == "present", reason
+        return state, reason
 
     def _mapped(self, proto: TensorProto, dtype: torch.dtype) -> torch.Tensor | None:
         """The tensor over a mapping of its file range, where its bytes are raw, large and present;
@@ -127,7 +152,7 @@ class TensorResolver:
         if not self.is_external(proto):
             if proto.HasField("raw_data"):
                 return _Bytes(proto.raw_data)
-            return _Bytes(np.ascontiguousarray(numpy_helper.to_array(proto)).tobytes())
+            return _Bytes(np.ascontiguousarray(_inline_array(proto)).tobytes())
         entries = external_entries(proto)
         if self.folder is None:
             return _Bytes(None, _UNKNOWN_FOLDER)
@@ -136,11 +161,17 @@ class TensorResolver:
         try:
             data = _core.read_external(self.folder, location, int(entries.get("offset", "0")), length)
         except ExternalDataError as error:
-            return _Bytes(None, str(error))
+            return _Bytes(None, str(error), refused=self.available(proto)[0] != "missing")
         field = entries.get(_core.PAYLOAD_FIELD_KEY)
         if field is not None:
             packed = entries.get(_core.PACKED_KEY, "1") != "0"
-            data = _core.payload_to_raw(field, proto.data_type, data, packed, _element_count(proto))
+            try:
+                data = _core.payload_to_raw(field, proto.data_type, data, packed, _element_count(proto))
+            except FormatError as error:
+                raise FormatError(
+                    f"tensor {proto.name!r} ({onnx_dtype_name(proto.data_type)}{list(proto.dims)}), stored in "
+                    f"{location!r} at offset {entries.get('offset', '0')}: {error}"
+                ) from error
         return _Bytes(data)
 
     def missing_message(self, proto: TensorProto, reason: str) -> str:
