@@ -52,7 +52,8 @@ def _parse(text: str):
 
 
 def _run(tmp_path: Path, setup: str, codes: list[str]) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "python"), os.environ.get("PYTHONPATH")]))}
+    # The child imports exactly what this test process imports (the installed package, or the work tree's).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
     result = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(tmp_path)],
         input=json.dumps([setup, codes]), capture_output=True, text=True, env=env, timeout=300,
