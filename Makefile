@@ -127,10 +127,11 @@ $(FUZZ_DIR)/seeds.stamp: scripts/fuzz_seed_corpus.py models/llama3-8b.onnx requi
 
 fuzz-seeds: $(FUZZ_DIR)/seeds.stamp
 
-# $(call run_fuzzers,SECONDS): for each target, first replays its earlier findings (one that still
-# reproduces fails), then fuzzes for SECONDS from its working corpus and the seeds, and prints
+# $(call run_fuzzers,SECONDS[,merge]): for each target, first replays its earlier findings (one that
+# still reproduces fails), then fuzzes for SECONDS from its working corpus and the seeds, and prints
 # libFuzzer's "Done N runs in S second(s)" and the corpus size. A new finding (crash-, leak-,
-# timeout-, oom-) is written to $(FUZZ_DIR)/findings/<target>-* and fails the run.
+# timeout-, oom-) is written to $(FUZZ_DIR)/findings/<target>-* and fails the run. With `merge`,
+# the working corpus is then minimised (libFuzzer -merge=1), so that later runs start quickly.
 define run_fuzzers
 @mkdir -p $(FUZZ_DIR)/findings; status=0; \
 	for t in $(FUZZ_TARGETS); do \
@@ -145,6 +146,13 @@ define run_fuzzers
 	    tail -n 30 $(FUZZ_DIR)/$$t.log; status=1; \
 	  fi; \
 	  grep -E '^Done [0-9]+ runs' $(FUZZ_DIR)/$$t.log | sed "s/^/$$t: /"; \
+	  if [ "$(2)" = merge ]; then \
+	    echo "$$t: corpus $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) files before minimising"; \
+	    rm -rf $(FUZZ_DIR)/corpus/$$t.merged && mkdir $(FUZZ_DIR)/corpus/$$t.merged && \
+	    $(FUZZ_BUILD)/$$t $(FUZZ_OPTIONS) -merge=1 $(FUZZ_DIR)/corpus/$$t.merged $(FUZZ_DIR)/corpus/$$t \
+	      > $(FUZZ_DIR)/$$t-merge.log 2>&1 && \
+	    rm -rf $(FUZZ_DIR)/corpus/$$t && mv $(FUZZ_DIR)/corpus/$$t.merged $(FUZZ_DIR)/corpus/$$t; \
+	  fi; \
 	  echo "$$t: corpus $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) files, $$(du -sh $(FUZZ_DIR)/corpus/$$t | cut -f1)"; \
 	done; \
 	if [ -n "$$(ls -A $(FUZZ_DIR)/findings)" ]; then echo "findings:"; ls -l $(FUZZ_DIR)/findings; fi; \
@@ -152,7 +160,7 @@ define run_fuzzers
 endef
 
 fuzz: fuzz-build fuzz-seeds
-	$(call run_fuzzers,$(FUZZ_SECONDS))
+	$(call run_fuzzers,$(FUZZ_SECONDS),merge)
 
 # The same, briefly: for `make test` and CI.
 fuzz-smoke: fuzz-build fuzz-seeds
