@@ -58,6 +58,13 @@ def state_signature(gm) -> list:
     return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]
 
 
+def distinct_tensor_elements(gm) -> int:
+    """Elements of the distinct tensors a module holds: parameters and buffers counted once per
+    storage (tied copies and views of one ONNX tensor count once)."""
+    storages = {t.untyped_storage()._cdata: t.untyped_storage().nbytes() // t.element_size() for t in [*gm.parameters(), *gm.buffers()]}
+    return sum(storages.values())
+
+
 def linear_reshape_model(rng: np.random.Generator) -> onnx.ModelProto:
     """x[2,64] @ W[64,64] + b, reshaped to [2, 8, 8] by a shape initializer: a weight, a small
     constant used in arithmetic and a constant read as values."""

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import onnx_weightless as ow
-from conftest import flat_outputs, state_signature
+from conftest import distinct_tensor_elements, flat_outputs, state_signature
 from tests.fixtures.architectures import ARCHITECTURES, LAYOUTS, OPSETS, build, reference_outputs
 
 CASES = [(name, opset) for name in ARCHITECTURES for opset in OPSETS]
@@ -91,15 +91,12 @@ def test_inspect_counts_the_tensors_the_module_holds(case):
     tensor of (folded into a module attribute), which are few and scalar-sized."""
     fixture = build(*case, "embedded")
     gm = ow.convert(fixture.path)
-    storages = {}
-    for tensor in [*gm.parameters(), *gm.buffers()]:
-        storage = tensor.untyped_storage()
-        storages[storage._cdata] = storage.nbytes() // tensor.element_size()
+    held = distinct_tensor_elements(gm)
     not_held = gm.meta[ow.TENSORS_NOT_HELD]
-    assert ow.inspect(fixture.path).parameters == sum(storages.values()) + sum(not_held.values())
+    assert ow.inspect(fixture.path).parameters == held + sum(not_held.values())
     assert all(elements <= 8 for elements in not_held.values()), not_held
     # Every torch tensor comes from an ONNX tensor: a layer sharing an initializer holds it, not a copy.
-    assert sum(p.numel() for p in gm.parameters()) <= sum(storages.values())
+    assert sum(p.numel() for p in gm.parameters()) <= held
 
 
 def test_plain_onnx2torch_converts_only_those():

@@ -10,6 +10,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
+from conftest import distinct_tensor_elements
 
 
 def _shared_model(tmp_path, rng) -> str:
@@ -41,11 +42,6 @@ def _shared_model(tmp_path, rng) -> str:
     return path
 
 
-def _distinct_elements(gm) -> int:
-    storages = {t.untyped_storage()._cdata: t.untyped_storage().nbytes() // t.element_size() for t in [*gm.parameters(), *gm.buffers()]}
-    return sum(storages.values())
-
-
 @pytest.mark.parametrize("with_weights", [False, True], ids=["weightless", "with_weights"])
 def test_layers_sharing_an_initializer_share_one_parameter(tmp_path, rng, with_weights):
     gm = ow.convert(_shared_model(tmp_path, rng), with_weights=with_weights)
@@ -59,7 +55,7 @@ def test_layers_sharing_an_initializer_share_one_parameter(tmp_path, rng, with_w
     # state_dict still names every holder; parameters() counts each tensor once.
     assert len(gm.state_dict()) > len(list(gm.parameters())) + len(list(gm.buffers()))
     assert gm.meta[ow.TENSORS_NOT_HELD] == {"axes": 1}
-    assert ow.inspect(tmp_path / "shared.onnx").parameters == _distinct_elements(gm) + sum(gm.meta[ow.TENSORS_NOT_HELD].values())
+    assert ow.inspect(tmp_path / "shared.onnx").parameters == distinct_tensor_elements(gm) + sum(gm.meta[ow.TENSORS_NOT_HELD].values())
 
 
 def test_weightless_layer_weights_stay_meta_where_other_nodes_read_them(tmp_path, rng):

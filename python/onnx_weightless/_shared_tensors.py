@@ -22,6 +22,8 @@ import torch
 from onnx import GraphProto, TensorProto
 from torch import nn
 
+from ._tensors import _element_count
+
 __all__ = ["TENSORS_NOT_HELD", "tie", "onnx_tensors", "not_held"]
 
 #: GraphModule.meta key: {ONNX tensor name: elements} for the model's tensors the module holds no tensor of.
@@ -63,13 +65,6 @@ def onnx_tensors(graph: GraphProto) -> Iterable[TensorProto]:
                     yield attribute.t
 
 
-def _elements(proto: TensorProto) -> int:
-    count = 1
-    for dim in proto.dims:
-        count *= dim
-    return count
-
-
 def not_held(root: nn.Module, tensors: Iterable[TensorProto], storages: Mapping[int, set[int]]) -> dict[str, int]:
     """The ONNX tensors of ``tensors`` no parameter or buffer of ``root`` is a view of;
     ``storages`` maps id(proto) to the storages of the tensors the conversion gave for it."""
@@ -81,7 +76,7 @@ def not_held(root: nn.Module, tensors: Iterable[TensorProto], storages: Mapping[
         if tensor is not None
     }
     return {
-        proto.name or f"<constant {position}>": _elements(proto)
+        proto.name or f"<constant {position}>": _element_count(proto)
         for position, proto in enumerate(tensors)
         if not storages.get(id(proto), set()) & held
     }
