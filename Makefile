@@ -12,17 +12,21 @@ APT_PACKAGES := g++ libprotozero-dev libcli11-dev nlohmann-json3-dev libgtest-de
 # Only the fuzz targets need these (clang and its libFuzzer runtime); `make demo` does not.
 FUZZ_APT_PACKAGES := clang libclang-rt-dev
 
-# torch and torchvision must be a pair that imports together (onnx2torch imports torchvision).
+# Every Python package comes from a lock with exact versions and hashes, one per machine type
+# (requirements/dev.in says what is locked; `make lock` regenerates the locks). torch and
+# torchvision are locked as the pair that imports together on each machine type.
 ARCH := $(shell uname -m)
-ifeq ($(ARCH),aarch64)
-TORCH_PAIR := torch==2.9.1 torchvision==0.24.1
-else
-TORCH_PAIR := torch==2.14.1 torchvision==0.29.1
-endif
+PYTHON ?= python3
+LOCK_PYTHON := 3.11
+LOCK := requirements/lock-$(ARCH).txt
+LOCK_ONNX_OLDEST := requirements/lock-onnx-oldest.txt
+LOCK_PLATFORMS := x86_64 aarch64
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --upgrade --generate-hashes --python-version $(LOCK_PYTHON) \
+  --custom-compile-command "make lock"
 
-# The oldest onnx release supported (pyproject.toml): the Python suite runs against it too, from a
-# separate folder placed ahead of the virtual environment's newest onnx on PYTHONPATH.
-ONNX_OLDEST := 1.16.2
+# The oldest onnx release supported (pyproject.toml; locked in $(LOCK_ONNX_OLDEST)): the Python suite
+# runs against it too, from a separate folder placed ahead of the virtual environment's newest onnx.
+ONNX_OLDEST := $(shell sed -n 's/^onnx==\([0-9.]*\).*/\1/p' $(LOCK_ONNX_OLDEST))
 ONNX_OLDEST_DIR := .cache/onnx-$(ONNX_OLDEST)
 
 # Fuzzing (docs/fuzzing.md): libFuzzer targets under ASan+UBSan, run one after the other.
@@ -34,13 +38,14 @@ FUZZ_SMOKE_SECONDS := 45
 FUZZ_OPTIONS := -max_len=1048576 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 SANITIZE_BUILD := build/sanitize
 
-.PHONY: help demo test test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
+.PHONY: help demo test lock test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
 	@echo "make test    run the C++ and Python test suites (Python: newest and oldest supported onnx)"
 	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
 	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
+	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
@@ -59,11 +64,14 @@ system-deps:
 fuzz-system-deps: system-deps
 	$(call apt_install,$(FUZZ_APT_PACKAGES))
 
-$(VENV)/.deps-installed: requirements/dev.txt | system-deps
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(TORCH_PAIR)
-	$(PIP) install -q -r requirements/dev.txt
+# A lock that changed gives a new virtual environment, so that nothing the lock dropped stays behind.
+$(VENV)/.deps-installed: $(LOCK) | system-deps
+	@test -f $(LOCK) || { echo "no lock for this machine type ($(ARCH)): add it to LOCK_PLATFORMS and run make lock"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(LOCK_PYTHON)".split("."))))' || \
+	  { echo "the locks are for Python $(LOCK_PYTHON): run make with PYTHON=python$(LOCK_PYTHON), or change LOCK_PYTHON and run make lock"; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --require-hashes --no-deps -r $(LOCK)
 	touch $@
 
 venv: system-deps $(VENV)/.deps-installed
@@ -95,8 +103,9 @@ test-cmake-package: cpp
 test-python: python-package cpp
 	ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless $(PY) -m pytest -q tests
 
-$(ONNX_OLDEST_DIR)/.installed: | venv
-	$(PIP) install -q --no-deps --target $(ONNX_OLDEST_DIR) onnx==$(ONNX_OLDEST)
+$(ONNX_OLDEST_DIR)/.installed: $(LOCK_ONNX_OLDEST) | venv
+	rm -rf $(ONNX_OLDEST_DIR)
+	$(PIP) install -q --require-hashes --no-deps --target $(ONNX_OLDEST_DIR) -r $(LOCK_ONNX_OLDEST)
 	touch $@
 
 # Everything but the converter unit tests (tests/test_converters_*.py), which check operator versions
@@ -121,7 +130,7 @@ fuzz-build: fuzz-system-deps venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" cmake --build $(FUZZ_BUILD) --target $(FUZZ_TARGETS)
 
 # The seeds include the bundled model's skeleton, written by the CLI.
-$(FUZZ_DIR)/seeds.stamp: scripts/fuzz_seed_corpus.py models/llama3-8b.onnx requirements/dev.txt | cpp
+$(FUZZ_DIR)/seeds.stamp: scripts/fuzz_seed_corpus.py models/llama3-8b.onnx $(LOCK) | cpp
 	$(PY) scripts/fuzz_seed_corpus.py --out $(FUZZ_DIR)/seeds --cli $(CPP_BUILD)/onnx-weightless
 	touch $@
 
@@ -167,6 +176,14 @@ fuzz-smoke: fuzz-build fuzz-seeds
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
 test: test-cpp test-sanitize fuzz-smoke test-cmake-package test-python test-python-oldest-onnx
+
+# Resolves requirements/dev.in and pyproject.toml (with its test extra) to the newest versions within
+# their ranges, for every machine type, and the oldest supported onnx series; then `make test`.
+lock: venv
+	$(foreach platform,$(LOCK_PLATFORMS),$(UV_COMPILE) --python-platform $(platform)-manylinux_2_28 \
+	  pyproject.toml requirements/dev.in --extra test -o requirements/lock-$(platform).txt &&) true
+	$(UV_COMPILE) --no-deps requirements/onnx-oldest.in -o $(LOCK_ONNX_OLDEST)
+	@git diff --stat -- requirements/ 2>/dev/null || true
 
 coverage: python-package
 	$(PY) scripts/node_test_coverage.py
