@@ -10,8 +10,13 @@ reference evaluator), with weights and weightless.
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator
+
 import numpy as np
 import onnx
+import pytest
 import torch
 
 import onnx_weightless as ow
@@ -61,3 +66,14 @@ def check_converter(
     meta = flat_outputs(ow.meta_forward(weightless, *meta_inputs))
     assert [(tuple(t.shape), t.dtype) for t in meta] == [(tuple(t.shape), t.dtype) for t in got]
     return real
+
+
+@contextlib.contextmanager
+def conversion_refused(match: str) -> Iterator[None]:
+    """``convert`` refusing a node whose attributes or inputs its converter does not support: a
+    ConversionError naming the node and operator, caused by the converter's NotImplementedError
+    whose message matches ``match``."""
+    with pytest.raises(ow.ConversionError, match=r"^while converting node '[^']*' \([\w.]+::\w+-\d+\): NotImplementedError") as raised:
+        yield
+    assert isinstance(raised.value.__cause__, NotImplementedError)
+    assert re.search(match, str(raised.value.__cause__)), (match, str(raised.value.__cause__))

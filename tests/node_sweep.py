@@ -30,7 +30,7 @@ import torch
 from onnx import numpy_helper
 
 import onnx_weightless as ow
-from onnx_weightless._builder import opset_map
+from onnx_weightless._converters.registry import opsets_of
 from onnx_weightless._value_inputs import value_uses
 from conftest import flat_outputs, state_signature
 
@@ -118,7 +118,7 @@ def _compare_values(got: list, expected: list, rtol: float, atol: float) -> str:
 
 
 def _meta_inputs(model: onnx.ModelProto, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-    read_as_values = value_uses(model.graph, opset_map(model))
+    read_as_values = value_uses(model.graph, opsets_of(model))
     initializers = {i.name for i in model.graph.initializer}
     names = [v.name for v in model.graph.input if v.name not in initializers]
     return [t if name in read_as_values else torch.empty(t.shape, dtype=t.dtype, device="meta") for name, t in zip(names, inputs)]

@@ -206,12 +206,12 @@ def test_a_registered_converter_replaces_the_opaque_module():
     try:
         gm = ow.convert(_custom_op_model(), strict=True, with_weights=True)
         assert torch.equal(gm(torch.ones(2, 8)), torch.full((2, 16), 24.0))
-        with pytest.raises(ValueError, match="acme::Frobnicate version 1 already has a converter; pass replace=True"):
+        with pytest.raises(ValueError, match="acme::Frobnicate-1 already has a converter; pass replace=True"):
             ow.register_converter("Frobnicate", 1, domain="acme")(_)
     finally:
         from onnx_weightless._converters import registry
 
-        del registry._REGISTRY[("acme", "Frobnicate", 1)]
+        registry.unregister("Frobnicate", 1, domain="acme")
 
 
 def test_python_code_is_generated_on_first_use(tmp_path, rng):

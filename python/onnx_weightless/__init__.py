@@ -12,6 +12,7 @@ from ._convert import convert, weightless_onnx_loader
 from ._converters import register_converter
 from ._dtypes import torch_dtype
 from ._errors import (
+    ConversionError,
     ExternalDataError,
     FormatError,
     LimitError,
@@ -33,6 +34,7 @@ from ._strip import strip
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConversionError",
     "DEFAULT_SIZE_THRESHOLD",
     "ExternalDataError",
     "FormatError",

@@ -10,7 +10,6 @@ outputs are the graph's output values in order (a tuple when there are several).
 from __future__ import annotations
 
 import inspect
-from functools import partial
 from operator import getitem
 from typing import Any, NamedTuple
 
@@ -19,16 +18,15 @@ from onnx import ModelProto
 from torch import fx, nn
 
 from . import _adapter
-from ._converters import lookup
-from ._converters._common import converted
-from ._converters.registry import normalize_domain, since_version
+from ._converters import OpRecord, lookup
+from ._converters.registry import normalize_domain, opsets_of
 from ._errors import FormatError, UnsupportedOperatorError
 from ._graph_module import graph_module
-from ._opaque import OpaqueOp, attribute_values, output_specs
 from ._progress import Progress
+from ._session import Conversion
 from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
 
-__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "resolve_converter", "opaque_converter", "opset_map"]
+__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module"]
 
 #: fx node meta keys: a placeholder's ONNX graph input (an OnnxInput), a module call's ONNX output names.
 ONNX_INPUT = "onnx_input"
@@ -60,43 +58,6 @@ class _Initializers(nn.Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the initializer container is not callable")
-
-
-def opset_map(model: ModelProto) -> dict[str, int]:
-    return {normalize_domain(entry.domain): entry.version for entry in model.opset_import}
-
-
-def resolve_converter(domain: str, op_type: str, opset: int) -> Any | None:
-    """Our converter if we register one for this version, else onnx2torch's, else None."""
-    registration = lookup(domain, op_type, opset)
-    if registration is not None:
-        return registration.converter
-    return _adapter.onnx2torch_converter(normalize_domain(domain), op_type, opset)
-
-
-def opaque_converter(version: int, tensor: Any, node: Any, graph: Any) -> Any:
-    """An OpaqueOp for ``node``, with the output shapes shape inference recorded in ``graph``."""
-    initializers = graph.initializers
-    specs = output_specs(
-        node.output_values,
-        node.input_values,
-        graph.value_info,
-        lambda name: list(initializers[name].proto.dims) if name in initializers else None,
-    )
-    module = OpaqueOp(
-        node.operation_type,
-        node.domain,
-        version,
-        node.name,
-        attribute_values(list(node.proto.attribute), tensor),
-        specs,
-    )
-    return converted(node, module)
-
-
-def _describe(domain: str, op_type: str, opset: int) -> str:
-    version = since_version(domain, op_type, opset) or opset
-    return f"{domain or 'ai.onnx'}::{op_type}-{version}"
 
 
 def _infer_shapes(model: ModelProto) -> ModelProto:
@@ -135,15 +96,15 @@ def _strict_error(unsupported: dict[str, list[str]]) -> UnsupportedOperatorError
 
 def build_graph_module(
     model: ModelProto,
-    conversion: Any,
+    conversion: Conversion,
     *,
     strict: bool = False,
     save_input_names: bool = False,
     attach_onnx_mapping: bool = False,
     progress: bool | None = None,
 ) -> fx.GraphModule:
-    """``conversion`` (a _session.Conversion) supplies tensors under the value policy and runs
-    each converter in the right mode. ``progress``: see _progress.Progress."""
+    """``conversion`` supplies tensors under the value policy and runs each converter in the mode
+    its operator's record asks for. ``progress``: see _progress.Progress."""
     conversion.share_tensors = True
     model = _infer_shapes(model)
     if model.ir_version < 3:
@@ -153,12 +114,12 @@ def build_graph_module(
     kept_inputs = [value for value in graph_proto.input if value.name not in initializer_names]
     del graph_proto.input[:]
     graph_proto.input.extend(kept_inputs)
-    opsets = opset_map(model)
+    opsets = opsets_of(model)
 
     onnx_graph = _adapter.OnnxGraph(graph_proto)
-    converters: dict[str, Any] = {}
+    records: dict[str, OpRecord] = {}
     unsupported: dict[str, list[str]] = {}
-    resolved: dict[tuple[str, str], Any] = {}  # a model has far fewer op types than nodes
+    resolved: dict[tuple[str, str], OpRecord] = {}  # a model has far fewer op types than nodes
     for name, node in onnx_graph.nodes.items():
         domain = normalize_domain(node.domain)
         if domain not in opsets:
@@ -167,15 +128,12 @@ def build_graph_module(
                 f"node {node.name or name!r} ({node.operation_type}) is in domain {domain or 'ai.onnx'!r}, "
                 "which the model's opset_import does not list"
             )
-        version = opsets[domain]
         key = (domain, node.operation_type)
         if key not in resolved:
-            resolved[key] = resolve_converter(domain, node.operation_type, version)
-        converter = resolved[key]
-        if converter is None:
-            unsupported.setdefault(_describe(domain, node.operation_type, version), []).append(node.name or name)
-            converter = partial(opaque_converter, version, conversion.tensor)
-        converters[name] = converter
+            resolved[key] = lookup(domain, node.operation_type, opsets[domain])
+        record = records[name] = resolved[key]
+        if record.converter is None:
+            unsupported.setdefault(str(record.op), []).append(node.name or name)
     if strict and unsupported:
         raise _strict_error(unsupported)
 
@@ -235,7 +193,7 @@ def build_graph_module(
     shown = Progress("converting", len(onnx_graph.nodes), "nodes", progress)
     for done, (name, node) in enumerate(onnx_graph.nodes.items()):
         shown.update(done)
-        torch_module, mapping = conversion.run(converters[name], node, onnx_graph)
+        torch_module, mapping = conversion.run(records[name], node, onnx_graph)
         if attach_onnx_mapping:
             torch_module.onnx_mapping = mapping
         module_name = _module_name(name, module_names)

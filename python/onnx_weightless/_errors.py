@@ -4,6 +4,7 @@ the ones raised only on the Python side derive from the same base."""
 from __future__ import annotations
 
 from ._core import ExternalDataError, FormatError, LimitError, ModelReadError, WeightlessError
+from ._onnx_op import OnnxOp
 
 __all__ = [
     "WeightlessError",
@@ -14,6 +15,7 @@ __all__ = [
     "MissingWeightsError",
     "UnsupportedDtypeError",
     "UnsupportedOperatorError",
+    "ConversionError",
 ]
 
 
@@ -33,3 +35,15 @@ class UnsupportedOperatorError(WeightlessError, NotImplementedError):
         super().__init__(message)
         #: "domain::OpType-version" of each unsupported operator (strict conversion only).
         self.operators = operators
+
+
+class ConversionError(WeightlessError):
+    """A node's converter failed: the message names the node and its operator, ``__cause__`` is
+    the converter's own exception."""
+
+    def __init__(self, message: str, node: str, op: OnnxOp) -> None:
+        super().__init__(message)
+        #: The node's name (onnx2torch's unique name when the model gives none).
+        self.node = node
+        #: Its operator: domain, op type and version.
+        self.op = op

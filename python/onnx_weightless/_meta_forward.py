@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from onnx2torch.node_converters.shape import OnnxShape
 from torch import fx
 from torch.func import functional_call
 from torch.utils._pytree import tree_flatten, tree_map
+
+from ._converters import lookup
+from ._onnx_op import ONNX_OP_ATTRIBUTE
 
 __all__ = ["meta_forward"]
 
@@ -31,34 +33,54 @@ def _mixes_devices(values: list[Any]) -> bool:
     return "meta" in devices and len(devices) > 1
 
 
+def _shape_only(module: Any) -> bool:
+    op = getattr(module, ONNX_OP_ATTRIBUTE, None)
+    return op is not None and lookup(op.domain, op.op_type, op.version).traits.shape_only
+
+
 class _MetaInterpreter(fx.Interpreter):
+    def run_node(self, n: fx.Node) -> Any:
+        try:
+            return super().run_node(n)
+        except Exception as error:
+            op = getattr(self.fetch_attr(n.target), ONNX_OP_ATTRIBUTE, None) if n.op == "call_module" else None
+            if hasattr(error, "add_note"):  # Python 3.11+
+                error.add_note(f"while running node {n.name!r}" + (f" ({op})" if op else "") + " in meta_forward")
+            raise
+
     def call_module(self, target: str, args: Any, kwargs: Any) -> Any:
         module = self.fetch_attr(target)
-        if isinstance(module, OnnxShape):
-            # Shape reads sizes only: give it a data-free CPU stand-in so the shape stays real.
+        if _shape_only(module):
+            # It reads sizes only: give it a data-free CPU stand-in so the shape stays real.
             (source,) = args
             stand_in = torch.empty((), dtype=source.dtype).expand(source.shape)
             return module(stand_in)
         try:
             return module(*args, **kwargs)
-        except (RuntimeError, NotImplementedError, TypeError):
+        except (RuntimeError, NotImplementedError, TypeError) as first:
             state = dict(module.named_parameters()) | dict(module.named_buffers())
             flat, _ = tree_flatten((args, kwargs))
             if not _mixes_devices(flat + list(state.values())):
                 raise
             meta_state = {name: _to_meta(value) for name, value in state.items()}
             meta_args, meta_kwargs = tree_map(_to_meta, (args, kwargs))
-            return functional_call(module, meta_state, meta_args, meta_kwargs, strict=False)
+            try:
+                return functional_call(module, meta_state, meta_args, meta_kwargs, strict=False)
+            except Exception:  # noqa: BLE001 - the retry failing says nothing new: the first error stands
+                raise first from None
 
     def call_function(self, target: Any, args: Any, kwargs: Any) -> Any:
         try:
             return super().call_function(target, args, kwargs)
-        except (RuntimeError, NotImplementedError):
+        except (RuntimeError, NotImplementedError) as first:
             flat, _ = tree_flatten((args, kwargs))
             if not _mixes_devices(flat):
                 raise
             meta_args, meta_kwargs = tree_map(_to_meta, (args, kwargs))
-            return super().call_function(target, meta_args, meta_kwargs)
+            try:
+                return super().call_function(target, meta_args, meta_kwargs)
+            except Exception:  # noqa: BLE001 - as in call_module
+                raise first from None
 
 
 def meta_forward(module: fx.GraphModule, *inputs: Any) -> Any:

@@ -16,10 +16,11 @@ import torch
 from onnx import AttributeProto, GraphProto, TensorProto, ValueInfoProto, helper
 from torch import nn
 
+from ._converters._common import converted
 from ._dtypes import torch_dtype
 from ._errors import UnsupportedOperatorError
 
-__all__ = ["OpaqueOp", "OutputSpec", "output_specs"]
+__all__ = ["OpaqueOp", "OutputSpec", "opaque_converter", "output_specs"]
 
 # A dimension: a number, (input position, axis) to copy from an input, or the symbol nothing binds.
 Dim = Union[int, tuple[int, int], str]
@@ -171,3 +172,24 @@ class OpaqueOp(nn.Module):
                 )
             results.append(torch.empty(spec.shape(inputs, self.describe()), dtype=spec.dtype, device="meta"))
         return results[0] if len(results) == 1 else tuple(results)
+
+
+def opaque_converter(version: int, tensor: Callable[[TensorProto], torch.Tensor], node: Any, graph: Any) -> Any:
+    """Stands in for the converter of an operator nobody converts: an OpaqueOp for ``node`` (an
+    onnx2torch OnnxNode), with the output shapes shape inference recorded in ``graph``."""
+    initializers = graph.initializers
+    specs = output_specs(
+        node.output_values,
+        node.input_values,
+        graph.value_info,
+        lambda name: list(initializers[name].proto.dims) if name in initializers else None,
+    )
+    module = OpaqueOp(
+        node.operation_type,
+        node.domain,
+        version,
+        node.name,
+        attribute_values(list(node.proto.attribute), tensor),
+        specs,
+    )
+    return converted(node, module)

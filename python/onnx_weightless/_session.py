@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -21,21 +21,16 @@ import torch
 from onnx import ModelProto, TensorProto
 
 from . import _adapter, _core
-from ._builder import opaque_converter, opset_map, resolve_converter
-from ._converters.registry import normalize_domain
-from ._errors import ExternalDataError, MissingWeightsError
+from ._converters import OpRecord, lookup
+from ._converters.registry import normalize_domain, opsets_of
+from ._errors import ConversionError, ExternalDataError, MissingWeightsError, WeightlessError
+from ._onnx_op import ONNX_OP_ATTRIBUTE
+from ._opaque import opaque_converter
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
 from ._value_inputs import value_uses
 
-__all__ = ["Session", "session"]
-
-# Converters that build nn layers holding the weights they are given (nn.Conv*, nn.Linear, norms):
-# run under the meta device so layers are built without allocating, and hand them meta weights.
-_LAYER_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "BatchNormalization", "LayerNormalization", "InstanceNormalization"})
-
-# Ops whose tensor attribute is a value their module reads (ConstantOfShape's fill value).
-_VALUE_ATTRIBUTE_OPS = frozenset({"ConstantOfShape"})
+__all__ = ["Conversion", "Session", "session"]
 
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("onnx_weightless_session", default=None)
 
@@ -94,25 +89,39 @@ class Conversion:
             found.setdefault(proto_id, set()).add(tensor.untyped_storage()._cdata)
         return found
 
-    def run(self, converter: Any, node: Any, graph: Any) -> Any:
-        """Runs one converter on ``node``: layer converters build their modules on the meta device
-        with meta weights; a Constant whose output is read as values gets real values."""
-        onnx_domain = normalize_domain(node.domain) == ""
-        layer = node.operation_type in _LAYER_OPS and onnx_domain and not self.with_weights
+    def run(self, record: OpRecord, node: Any, graph: Any) -> Any:
+        """Runs the converter of ``record`` on ``node`` (an onnx2torch OnnxNode) in the mode its
+        traits ask for: weight layers are built on the meta device with meta weights; a Constant
+        whose output is read as values gets real values. Any failure is raised naming the node and
+        its operator: a ConversionError chaining the converter's exception, or, if that already
+        is one of this package's typed errors, that error with the node added as a note."""
+        converter = record.converter
+        if converter is None:
+            converter = partial(opaque_converter, record.op.version, self.tensor)
+        layer = record.traits.weight_layer and not self.with_weights
         self.force_meta = layer
-        if node.operation_type == "Constant":
+        if node.operation_type == "Constant" and record.op.domain == "":
             self.need_values = any(output in self.value_constant_outputs for output in node.output_values)
-        elif node.operation_type in _VALUE_ATTRIBUTE_OPS and onnx_domain:
+        elif record.traits.value_attribute:
             self.need_values = True
         else:
             self.need_values = bool(node.output_values) and node.output_values[0] in self.constant_value_readers
         try:
-            if layer:
-                with torch.device("meta"):
-                    return converter(node, graph)
-            return converter(node, graph)
+            with torch.device("meta") if layer else nullcontext():
+                result = converter(node, graph)
+        except WeightlessError as error:
+            if hasattr(error, "add_note"):  # Python 3.11+
+                error.add_note(f"while converting node {node.name or node.unique_name!r} ({record.op})")
+            raise
+        except Exception as error:  # noqa: BLE001 - named and chained, whatever the converter raised
+            name = node.name or node.unique_name
+            raise ConversionError(
+                f"while converting node {name!r} ({record.op}): {type(error).__name__}: {error}", name, record.op
+            ) from error
         finally:
             self.force_meta = self.need_values = False
+        setattr(result.torch_module, ONNX_OP_ATTRIBUTE, record.op)
+        return result
 
 
 @dataclass
@@ -147,7 +156,7 @@ class Session:
 def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Conversion:
     """Finds tensors read as values and fails early, naming tensor, op and file, if one is unreadable."""
     graph = model.graph
-    uses = value_uses(graph, opset_map(model))
+    uses = value_uses(graph, opsets_of(model))
     initializers = {init.name: init for init in graph.initializer}
     constants: dict[str, TensorProto] = {}
     for node in graph.node:
@@ -217,11 +226,7 @@ def _get_converter(domain: str, operation_type: str, version: int) -> Any:
         return _adapter.original(onnx2torch.converter, "get_converter")(
             domain=domain, operation_type=operation_type, version=version
         )
-    conversion = active.conversion
-    converter = resolve_converter(domain, operation_type, version)
-    if converter is None:
-        converter = partial(opaque_converter, version, conversion.tensor)
-    return partial(conversion.run, converter)
+    return partial(active.conversion.run, lookup(domain, operation_type, version))
 
 
 def _onnx_load(f: Any, format: Any = None, load_external_data: bool = True) -> ModelProto:  # noqa: A002

@@ -1,7 +1,8 @@
-"""Our converter registry (see registry.py) and the modules that fill it.
+"""The operator registry (see registry.py) and the modules that fill it.
 
 Every module of this package other than ``registry`` is imported on the first lookup (so importing
-onnx_weightless stays cheap); all hold @register'ed converters but ``_common``, their shared helpers.
+onnx_weightless stays cheap); all declare traits or hold @register'ed converters but ``_common``,
+their shared helpers.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import importlib
 import pkgutil
 import threading
 
-from .registry import Converter, Registration, all_registrations, register, registered, since_version
+from .registry import Converter, OpRecord, OpTraits, all_registrations, record, register, since_version
 
 __all__ = [
     "Converter",
-    "Registration",
+    "OpRecord",
+    "OpTraits",
     "register",
     "register_converter",
     "lookup",
@@ -38,13 +40,20 @@ def load_all() -> None:
         _loaded = True
 
 
-def lookup(domain: str, op_type: str, opset: int) -> Registration | None:
+def lookup(domain: str, op_type: str, opset: int) -> OpRecord:
+    """The record of ``op_type`` at the model's ``opset`` of ``domain`` (registry.record), once
+    every converter module has registered."""
     load_all()
-    return registered(domain, op_type, opset)
+    return record(domain, op_type, opset)
 
 
 def register_converter(
-    op_type: str, *versions: int, domain: str = "", value_inputs: tuple[int, ...] = (), replace: bool = False
+    op_type: str,
+    *versions: int,
+    domain: str = "",
+    value_inputs: tuple[int, ...] = (),
+    weight_layer: bool = False,
+    replace: bool = False,
 ):
     """Decorator: use ``converter(node, graph)`` for ``op_type`` in conversions this package runs.
 
@@ -53,11 +62,14 @@ def register_converter(
     ``since_version`` values (ai.onnx) or the versions of its custom ``domain``; a model whose
     domain opset is newer than every registered version uses the newest one. ``value_inputs``
     are the input positions the converter or its module reads as values (they stay real tensors
-    in a weightless conversion). Built-in converters are replaced only with ``replace=True``.
+    in a weightless conversion). ``weight_layer=True`` says the converter builds layers holding
+    the weights it reads (as nn.Linear does): it then runs on the meta device with meta weights.
+    Built-in converters are replaced only with ``replace=True``.
 
     >>> @register_converter("Frobnicate", 1, domain="acme")
     ... def _(node, graph):
     ...     return OperationConverterResult(MyModule(), onnx_mapping_from_node(node))
     """
     load_all()
-    return register(op_type, *versions, domain=domain, value_inputs=value_inputs, replace=replace)
+    return register(op_type, *versions, domain=domain, value_inputs=value_inputs, weight_layer=weight_layer,
+                    replace=replace)

@@ -1,69 +1,157 @@
-"""Converters onnx-weightless adds to onnx2torch's: newer op versions, ops onnx2torch lacks, and
-common custom-domain ops.
+"""One record per operator version: everything this package knows about it, in one place.
 
-They have onnx2torch's converter signature, ``(OnnxNode, OnnxGraph) -> OperationConverterResult``,
-but live in a registry of our own rather than in onnx2torch's global one: they are consulted only by
-conversions this package runs, so a plain ``onnx2torch.convert`` elsewhere in the process (another
-thread, say) is unaffected, and nothing needs unregistering afterwards.
+An :class:`OpRecord` holds the converter of an operator version (this package's, else onnx2torch's,
+else none: an opaque module) and its traits: which inputs it reads as values, whether it builds a
+layer holding the weights it is given, whether its tensor attribute is read as values, whether its
+outputs depend on its inputs' shapes only. The value policy, the conversion session, the meta
+forward and the builder all ask :func:`record` and nothing else.
 
-Register with::
+Traits come from two kinds of declarations, merged per version:
+
+* ``declare(op_type, ...)``: what holds for every version of an operator, whoever converts it (the
+  ONNX specs, and the layers onnx2torch's converters build); see onnx_traits.py;
+* ``@register(op_type, *versions, ...)``: a converter of this package's, with what it adds.
+
+Our converters have onnx2torch's signature, ``(OnnxNode, OnnxGraph) -> OperationConverterResult``,
+but live here rather than in onnx2torch's global registry: only conversions this package runs
+consult them, so a plain ``onnx2torch.convert`` elsewhere in the process is unaffected::
 
     @register("Pad", 18, 19, value_inputs=(1, 2, 3))
     def _(node, graph): ...
 
-``versions`` are the operator's ``since_version`` values (for ai.onnx) or domain opset versions
-(for custom domains) the converter implements; ``value_inputs`` are the input positions it reads as
-values (a shape, axes, pads...), which must be real tensors even in a weightless conversion.
+``versions`` are the operator's ``since_version`` values (ai.onnx) or domain opset versions (custom
+domains).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from onnx import defs
+from onnx import ModelProto, defs
 
-__all__ = ["Converter", "Registration", "register", "registered", "since_version", "normalize_domain"]
+from .._adapter import onnx2torch_converter
+from .._onnx_op import OnnxOp, normalize_domain
+
+__all__ = [
+    "Converter",
+    "OpRecord",
+    "OpTraits",
+    "all_registrations",
+    "declare",
+    "normalize_domain",
+    "opsets_of",
+    "record",
+    "register",
+    "since_version",
+    "unregister",
+]
 
 Converter = Callable[[Any, Any], Any]
 
-_ONNX_DOMAINS = ("", "ai.onnx")
+
+@dataclass(frozen=True)
+class OpTraits:
+    #: Input positions read as values (a shape, axes, pads...): real tensors even when weightless.
+    value_inputs: tuple[int, ...] = ()
+    #: Builds nn layers holding the weights it is given (nn.Conv*, nn.Linear, norms): converted on
+    #: the meta device with meta weights, so that building allocates nothing.
+    weight_layer: bool = False
+    #: Its tensor attribute is a value its module reads (ConstantOfShape's fill value).
+    value_attribute: bool = False
+    #: Its outputs depend on its inputs' shapes only, never on their values (Shape, Size).
+    shape_only: bool = False
+
+    def merged(self, other: OpTraits) -> OpTraits:
+        return OpTraits(
+            tuple(sorted(set(self.value_inputs) | set(other.value_inputs))),
+            self.weight_layer or other.weight_layer,
+            self.value_attribute or other.value_attribute,
+            self.shape_only or other.shape_only,
+        )
 
 
 @dataclass(frozen=True)
-class Registration:
+class OpRecord:
+    op: OnnxOp
+    #: None: neither this package nor onnx2torch converts it (an opaque module stands in).
+    converter: Converter | None
+    #: "onnx-weightless", "onnx2torch", or None.
+    source: str | None
+    traits: OpTraits
+
+
+@dataclass(frozen=True)
+class _Registration:
     converter: Converter
-    value_inputs: tuple[int, ...]
+    traits: OpTraits
 
 
-_REGISTRY: dict[tuple[str, str, int], Registration] = {}
+_lock = threading.Lock()
+_REGISTERED: dict[tuple[str, str, int], _Registration] = {}  # (domain, op_type, version)
+_DECLARED: dict[tuple[str, str], OpTraits] = {}  # (domain, op_type): every version
 
 
-def normalize_domain(domain: str) -> str:
-    return "" if domain in _ONNX_DOMAINS else domain
+def _changed() -> None:
+    record.cache_clear()
+
+
+def declare(
+    op_type: str,
+    *,
+    domain: str = "",
+    value_inputs: tuple[int, ...] = (),
+    weight_layer: bool = False,
+    value_attribute: bool = False,
+    shape_only: bool = False,
+) -> None:
+    """Traits every version of ``op_type`` has, whichever converter serves it."""
+    key = (normalize_domain(domain), op_type)
+    traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute, shape_only)
+    with _lock:
+        _DECLARED[key] = _DECLARED.get(key, OpTraits()).merged(traits)
+        _changed()
 
 
 def register(
-    op_type: str, *versions: int, domain: str = "", value_inputs: tuple[int, ...] = (), replace: bool = False
+    op_type: str,
+    *versions: int,
+    domain: str = "",
+    value_inputs: tuple[int, ...] = (),
+    weight_layer: bool = False,
+    value_attribute: bool = False,
+    replace: bool = False,
 ) -> Callable[[Converter], Converter]:
+    """Decorator: ``converter`` serves ``op_type`` at each of ``versions`` in this package's conversions."""
     if not versions:
         raise ValueError(f"register({op_type!r}) needs at least one version")
     domain = normalize_domain(domain)
+    traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute)
 
     def decorate(converter: Converter) -> Converter:
-        for version in versions:
-            key = (domain, op_type, version)
-            if key in _REGISTRY and not replace:
-                raise ValueError(
-                    f"{domain or 'ai.onnx'}::{op_type} version {version} already has a converter; "
-                    "pass replace=True to use yours instead"
-                )
-            _REGISTRY[key] = Registration(converter, tuple(value_inputs))
+        with _lock:
+            for version in versions:
+                key = (domain, op_type, version)
+                if key in _REGISTERED and not replace:
+                    raise ValueError(
+                        f"{OnnxOp(domain, op_type, version)} already has a converter; pass replace=True to use yours instead"
+                    )
+            for version in versions:
+                _REGISTERED[(domain, op_type, version)] = _Registration(converter, traits)
+            _changed()
         return converter
 
     return decorate
+
+
+def unregister(op_type: str, *versions: int, domain: str = "") -> None:
+    with _lock:
+        for version in versions:
+            _REGISTERED.pop((normalize_domain(domain), op_type, version), None)
+        _changed()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -75,19 +163,31 @@ def since_version(domain: str, op_type: str, opset: int) -> int | None:
         return None
 
 
-def registered(domain: str, op_type: str, opset: int) -> Registration | None:
-    """Our registration for ``op_type`` at the model's ``opset`` of ``domain``, if any.
+@functools.lru_cache(maxsize=4096)
+def record(domain: str, op_type: str, opset: int) -> OpRecord:
+    """The record of ``op_type`` at the model's ``opset`` of ``domain``.
 
     ai.onnx ops resolve to the version in force at that opset. Custom domains without onnx schemas
     resolve to the newest registered version not above the opset.
     """
     domain = normalize_domain(domain)
     version = since_version(domain, op_type, opset)
-    if version is not None:
-        return _REGISTRY.get((domain, op_type, version))
-    candidates = [v for (d, op, v) in _REGISTRY if d == domain and op == op_type and v <= opset]
-    return _REGISTRY[(domain, op_type, max(candidates))] if candidates else None
+    if version is None:
+        candidates = [v for (d, op, v) in _REGISTERED if d == domain and op == op_type and v <= opset]
+        version = max(candidates) if candidates else opset
+    ours = _REGISTERED.get((domain, op_type, version))
+    traits = _DECLARED.get((domain, op_type), OpTraits())
+    if ours is not None:
+        return OpRecord(OnnxOp(domain, op_type, version), ours.converter, "onnx-weightless", traits.merged(ours.traits))
+    theirs = onnx2torch_converter(domain, op_type, opset)
+    return OpRecord(OnnxOp(domain, op_type, version), theirs, "onnx2torch" if theirs else None, traits)
 
 
-def all_registrations() -> dict[tuple[str, str, int], Registration]:
-    return dict(_REGISTRY)
+def opsets_of(model: ModelProto) -> dict[str, int]:
+    """Domain (normalized) -> the version the model imports."""
+    return {normalize_domain(entry.domain): entry.version for entry in model.opset_import}
+
+
+def all_registrations() -> dict[tuple[str, str, int], Converter]:
+    """This package's converters, by (domain, op_type, version)."""
+    return {key: registration.converter for key, registration in _REGISTERED.items()}

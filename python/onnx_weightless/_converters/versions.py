@@ -14,8 +14,7 @@ from __future__ import annotations
 from onnx2torch.onnx_node import OnnxNode
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import onnx2torch_convert
-from .registry import Converter, register, registered
+from .registry import Converter, record, register
 
 # op_type -> (version onnx2torch converts, newer versions that only add element types)
 ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
@@ -64,8 +63,10 @@ ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
 
 def _alias(op_type: str, old: int) -> Converter:
     def convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-        ours = registered("", op_type, old)
-        return ours.converter(node, graph) if ours is not None else onnx2torch_convert(node, graph, old)
+        older = record("", op_type, old)
+        if older.converter is None:
+            raise NotImplementedError(f"no converter for {older.op}, which serves the newer versions too")
+        return older.converter(node, graph)
 
     return convert
 
