@@ -126,7 +126,7 @@ def test_weights_in_constant_nodes_are_meta_buffers_and_never_read(tmp_path, rng
 
 
 def _if_model(rng) -> onnx.ModelProto:
-    """An If whose branches hold a 64x64 weight each: the branches become an opaque module."""
+    """An If whose branches hold a 64x64 weight each."""
     def branch(name: str) -> onnx.GraphProto:
         w = numpy_helper.from_array(rng.standard_normal((64, 64)).astype(np.float32), f"W_{name}")
         return helper.make_graph(
@@ -145,10 +145,14 @@ def test_tensors_inside_subgraphs_stay_out_of_the_skeleton(tmp_path, rng):
     path = save(_if_model(rng), tmp_path)
     skeleton = ow.load(path)
     assert skeleton.ByteSize() < 2_000 < os.path.getsize(path)
+    branches = [t for g in skeleton.graph.node[0].attribute for t in g.g.initializer]
+    assert [(t.data_location, len(t.raw_data)) for t in branches] == [(TensorProto.EXTERNAL, 0)] * 2
+    # Each branch's weight is a meta buffer of its sub-GraphModule, read from nowhere.
     gm = ow.convert(path)
-    (opaque,) = [m for m in gm.modules() if isinstance(m, ow.OpaqueOp)]
-    then_weight = opaque.subgraphs["then_branch"].initializer[0]
-    assert then_weight.data_location == TensorProto.EXTERNAL and not then_weight.raw_data
+    assert [(name, tuple(t.shape), t.device.type) for name, t in gm.state_dict().items()] == [
+        ("choose.then_branch.initializers.onnx_initializer_0", (64, 64), "meta"),
+        ("choose.else_branch.initializers.onnx_initializer_0", (64, 64), "meta"),
+    ]
     out = ow.meta_forward(gm, torch.empty((), dtype=torch.bool, device="meta"), torch.empty(2, 64, device="meta"))
     assert tuple(out.shape) == (2, 64)
 

@@ -165,7 +165,7 @@ def test_meta_forward_raises_the_first_error_not_its_retrys():
 
 # Each group may import the groups before it, never those after.
 _LAYERS = (
-    {"_onnx_op", "_core", "_errors", "_dtypes", "_adapter", "_gc_pause", "_progress"},
+    {"_onnx_op", "_graphs", "_core", "_errors", "_dtypes", "_adapter", "_gc_pause", "_progress"},
     {"_converters", "_opaque", "_value_inputs", "_tensors", "_skeleton", "_shared_tensors", "_graph_module"},
     {"_session"},
     {"_builder"},

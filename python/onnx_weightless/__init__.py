@@ -20,6 +20,7 @@ from ._errors import (
     ModelReadError,
     UnsupportedDtypeError,
     UnsupportedOperatorError,
+    ValueNeededError,
     WeightlessError,
 )
 from ._inspect import ModelReport, inspect
@@ -46,6 +47,7 @@ __all__ = [
     "TENSORS_NOT_HELD",
     "UnsupportedDtypeError",
     "UnsupportedOperatorError",
+    "ValueNeededError",
     "ValueShape",
     "WeightlessError",
     "convert",

@@ -13,20 +13,23 @@ import inspect
 from operator import getitem
 from typing import Any, NamedTuple
 
+from collections.abc import Mapping, Sequence
+
 import onnx
-from onnx import ModelProto
+from onnx import GraphProto, ModelProto
 from torch import fx, nn
 
 from . import _adapter
-from ._converters import OpRecord, lookup
-from ._converters.registry import normalize_domain, opsets_of
+from ._converters import lookup
+from ._converters.registry import normalize_domain
 from ._errors import FormatError, UnsupportedOperatorError
 from ._graph_module import graph_module
+from ._graphs import walk_graphs
 from ._progress import Progress
 from ._session import Conversion
 from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
 
-__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module"]
+__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph"]
 
 #: fx node meta keys: a placeholder's ONNX graph input (an OnnxInput), a module call's ONNX output names.
 ONNX_INPUT = "onnx_input"
@@ -109,33 +112,61 @@ def build_graph_module(
     model = _infer_shapes(model)
     if model.ir_version < 3:
         raise NotImplementedError(f"ONNX IR version {model.ir_version} is too old (3 or newer is supported)")
-    graph_proto = model.graph
+    unsupported = _unsupported(model.graph, conversion.opsets)
+    if strict and unsupported:
+        raise _strict_error(unsupported)
+    gm = _build_graph(model.graph, conversion, save_input_names, attach_onnx_mapping, progress)
+    gm.meta[TENSORS_NOT_HELD] = not_held(gm, onnx_tensors(model.graph), conversion.storages())
+    return gm
+
+
+def build_subgraph(
+    conversion: Conversion, body: GraphProto, outer: Sequence[str], outer_info: Mapping[str, onnx.ValueInfoProto]
+) -> fx.GraphModule:
+    """An If branch or a Loop/Scan body as a GraphModule taking its own inputs, then the values of
+    enclosing graphs it reads (``outer``), in that order."""
+    graph = GraphProto()
+    graph.CopyFrom(body)
+    for name in outer:
+        graph.input.append(outer_info[name] if name in outer_info else onnx.ValueInfoProto(name=name))
+    return _build_graph(graph, conversion, save_input_names=False, attach_onnx_mapping=False, progress=False)
+
+
+def _unsupported(graph: GraphProto, opsets: Mapping[str, int]) -> dict[str, list[str]]:
+    """Operator -> the nodes (of the graph and its subgraphs) no converter handles."""
+    unsupported: dict[str, list[str]] = {}
+    for held in walk_graphs(graph):
+        for position, node in enumerate(held.node):
+            domain = normalize_domain(node.domain)
+            if domain not in opsets:
+                # An ONNX rule (the checker's too): without it, which version of the operator is meant is unknown.
+                raise FormatError(
+                    f"node {node.name or position!r} ({node.op_type}) is in domain {domain or 'ai.onnx'!r}, "
+                    "which the model's opset_import does not list"
+                )
+            record = lookup(domain, node.op_type, opsets[domain])
+            if record.converter is None:
+                unsupported.setdefault(str(record.op), []).append(node.name or f"#{position}")
+    return unsupported
+
+
+def _build_graph(
+    graph_proto: GraphProto,
+    conversion: Conversion,
+    save_input_names: bool,
+    attach_onnx_mapping: bool,
+    progress: bool | None,
+) -> fx.GraphModule:
+    opsets = conversion.opsets
     initializer_names = {initializer.name for initializer in graph_proto.initializer}
     kept_inputs = [value for value in graph_proto.input if value.name not in initializer_names]
     del graph_proto.input[:]
     graph_proto.input.extend(kept_inputs)
-    opsets = opsets_of(model)
-
     onnx_graph = _adapter.OnnxGraph(graph_proto)
-    records: dict[str, OpRecord] = {}
-    unsupported: dict[str, list[str]] = {}
-    resolved: dict[tuple[str, str], OpRecord] = {}  # a model has far fewer op types than nodes
-    for name, node in onnx_graph.nodes.items():
-        domain = normalize_domain(node.domain)
-        if domain not in opsets:
-            # An ONNX rule (the checker's too): without it, which version of the operator is meant is unknown.
-            raise FormatError(
-                f"node {node.name or name!r} ({node.operation_type}) is in domain {domain or 'ai.onnx'!r}, "
-                "which the model's opset_import does not list"
-            )
-        key = (domain, node.operation_type)
-        if key not in resolved:
-            resolved[key] = lookup(domain, node.operation_type, opsets[domain])
-        record = records[name] = resolved[key]
-        if record.converter is None:
-            unsupported.setdefault(str(record.op), []).append(node.name or name)
-    if strict and unsupported:
-        raise _strict_error(unsupported)
+    records = {
+        name: lookup(node.domain, node.operation_type, opsets[normalize_domain(node.domain)])
+        for name, node in onnx_graph.nodes.items()
+    }
 
     torch_graph = fx.Graph()
     root = nn.Module()
@@ -217,7 +248,5 @@ def build_graph_module(
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))
     torch_graph.lint()
     tie(root)
-    gm = graph_module(root, torch_graph)
-    gm.meta[TENSORS_NOT_HELD] = not_held(root, onnx_tensors(graph_proto), conversion.storages())
-    return gm
+    return graph_module(root, torch_graph)
 

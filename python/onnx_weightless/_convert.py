@@ -10,7 +10,7 @@ from onnx import ModelProto
 from torch import fx
 
 from . import _core
-from ._builder import build_graph_module
+from ._builder import build_graph_module, build_subgraph
 from ._gc_pause import paused_collection
 from ._session import Session, session
 from ._skeleton import DEFAULT_SIZE_THRESHOLD
@@ -54,7 +54,7 @@ def convert(
         folder = base_dir
     else:
         folder = _core.DataFolder(os.path.abspath(os.fspath(base_dir)))
-    with paused_collection(), session(size_threshold, folder, with_weights) as state:
+    with paused_collection(), session(size_threshold, folder, with_weights, build_subgraph) as state:
         onnx_model = state.begin_conversion(model if isinstance(model, ModelProto) else os.fspath(model))
         return build_graph_module(
             onnx_model,
@@ -76,5 +76,5 @@ def weightless_onnx_loader(size_threshold: int = DEFAULT_SIZE_THRESHOLD) -> Iter
     >>> with weightless_onnx_loader():
     ...     torch_model = onnx2torch.convert(onnx.load("model.onnx"))
     """
-    with session(size_threshold) as state:
+    with session(size_threshold, subgraph_builder=build_subgraph) as state:
         yield state

@@ -16,6 +16,7 @@ __all__ = [
     "UnsupportedDtypeError",
     "UnsupportedOperatorError",
     "ConversionError",
+    "ValueNeededError",
 ]
 
 
@@ -47,3 +48,9 @@ class ConversionError(WeightlessError):
         self.node = node
         #: Its operator: domain, op type and version.
         self.op = op
+
+
+class ValueNeededError(WeightlessError):
+    """A meta forward needs the value of a tensor it has only the shape of (an If's condition
+    whose branches give different outputs): the message names the graph inputs to pass as real
+    tensors."""

@@ -16,7 +16,10 @@ from torch import fx
 from torch.func import functional_call
 from torch.utils._pytree import tree_flatten, tree_map
 
+from ._builder import ONNX_INPUT
 from ._converters import lookup
+from ._converters.control_flow import OnnxIf, OnnxTakenBranch
+from ._errors import ValueNeededError
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
 __all__ = ["meta_forward"]
@@ -38,8 +41,29 @@ def _shape_only(module: Any) -> bool:
     return op is not None and lookup(op.domain, op.op_type, op.version).traits.shape_only
 
 
+def _signature(result: Any) -> list[Any]:
+    flat, _ = tree_flatten(result)
+    return [(tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else v for v in flat]
+
+
+def _graph_inputs(node: fx.Node) -> list[str]:
+    """The graph inputs ``node``'s value is computed from (ONNX names where known)."""
+    seen, pending, found = set(), [node], []
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current.op == "placeholder":
+            spec = current.meta.get(ONNX_INPUT)
+            found.append(spec.name if spec is not None else current.name)
+        pending.extend(current.all_input_nodes)
+    return sorted(found)
+
+
 class _MetaInterpreter(fx.Interpreter):
     def run_node(self, n: fx.Node) -> Any:
+        self.current = n
         try:
             return super().run_node(n)
         except Exception as error:
@@ -50,6 +74,10 @@ class _MetaInterpreter(fx.Interpreter):
 
     def call_module(self, target: str, args: Any, kwargs: Any) -> Any:
         module = self.fetch_attr(target)
+        if isinstance(module, OnnxTakenBranch):
+            return _MetaInterpreter(module.branch).run(*args)
+        if isinstance(module, OnnxIf):
+            return self._run_if(module, *args)
         if _shape_only(module):
             # It reads sizes only: give it a data-free CPU stand-in so the shape stays real.
             (source,) = args
@@ -68,6 +96,22 @@ class _MetaInterpreter(fx.Interpreter):
                 return functional_call(module, meta_state, meta_args, meta_kwargs, strict=False)
             except Exception:  # noqa: BLE001 - the retry failing says nothing new: the first error stands
                 raise first from None
+
+    def _run_if(self, module: OnnxIf, condition: torch.Tensor, *outer: Any) -> Any:
+        """The branch a real condition selects; on a meta condition both, which must agree."""
+        if condition.device.type != "meta":
+            branch, inputs = module.branch(bool(condition.reshape(-1)[0]), outer)
+            return _MetaInterpreter(branch).run(*inputs)
+        results = [_MetaInterpreter(branch).run(*inputs) for branch, inputs in (module.branch(t, outer) for t in (True, False))]
+        if _signature(results[0]) == _signature(results[1]):
+            return results[0]
+        depends_on = _graph_inputs(self.current.args[0])
+        raise ValueNeededError(
+            f"the If's condition is not known on meta inputs and its branches give different outputs "
+            f"(then: {_signature(results[0])}, else: {_signature(results[1])}); "
+            + (f"pass {', '.join(repr(n) for n in depends_on)} as real tensors" if depends_on
+               else "it is computed from meta tensors only (weights): convert with a larger size_threshold")
+        )
 
     def call_function(self, target: Any, args: Any, kwargs: Any) -> Any:
         try:

@@ -12,25 +12,28 @@ import os
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Iterator
 
 import onnx
 import onnx2torch.converter
 import onnx2torch.onnx_tensor
 import torch
-from onnx import ModelProto, TensorProto
+from onnx import GraphProto, ModelProto, TensorProto
+from torch import fx
 
 from . import _adapter, _core
 from ._converters import OpRecord, lookup
 from ._converters.registry import normalize_domain, opsets_of
 from ._errors import ConversionError, ExternalDataError, MissingWeightsError, WeightlessError
+from ._graphs import walk_graphs
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 from ._opaque import opaque_converter
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
 from ._value_inputs import value_uses
 
-__all__ = ["Conversion", "Session", "session"]
+__all__ = ["Conversion", "Session", "SubgraphBuilder", "Subgraphs", "session"]
 
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("onnx_weightless_session", default=None)
 
@@ -47,6 +50,10 @@ class Conversion:
     constant_value_readers: frozenset[str] = frozenset()
     #: Read every tensor (the reference conversion with weights) instead of following the policy.
     with_weights: bool = False
+    #: The model's opset imports (domain -> version), which its subgraphs share.
+    opsets: dict[str, int] = field(default_factory=dict)
+    #: Builds a subgraph as a GraphModule (the builder's build_subgraph, which the session is given).
+    subgraph_builder: SubgraphBuilder | None = None
     force_meta: bool = False
     need_values: bool = False
 
@@ -106,9 +113,10 @@ class Conversion:
             self.need_values = True
         else:
             self.need_values = bool(node.output_values) and node.output_values[0] in self.constant_value_readers
+        arguments = (node, graph, Subgraphs(self, graph)) if record.traits.subgraphs else (node, graph)
         try:
             with torch.device("meta") if layer else nullcontext():
-                result = converter(node, graph)
+                result = converter(*arguments)
         except WeightlessError as error:
             if hasattr(error, "add_note"):  # Python 3.11+
                 error.add_note(f"while converting node {node.name or node.unique_name!r} ({record.op})")
@@ -125,11 +133,46 @@ class Conversion:
 
 
 @dataclass
+class Subgraphs:
+    """What the converter of an operator holding graphs (If, Loop, Scan) is given besides the node
+    and its graph: building those graphs, and the values known at conversion time."""
+
+    conversion: Conversion
+    graph: Any  # the onnx2torch OnnxGraph holding the node
+
+    def build(self, body: GraphProto, outer: Sequence[str]) -> fx.GraphModule:
+        """``body`` as a GraphModule whose inputs are its own, then the ``outer`` values it reads."""
+        if self.conversion.subgraph_builder is None:
+            raise NotImplementedError("this conversion cannot build subgraphs")
+        outer_info = {name: self.graph.value_info[name] for name in outer if name in self.graph.value_info}
+        return self.conversion.subgraph_builder(self.conversion, body, outer, outer_info)
+
+    def constant(self, name: str) -> torch.Tensor | None:
+        """The value of ``name`` if it is known at conversion time: an initializer, or a Constant
+        node's ``value`` (None otherwise)."""
+        proto = None
+        if name in self.graph.initializers:
+            proto = self.graph.initializers[name].proto
+        elif self.graph.value_type(name) == _adapter.ValueType.NODE_OUTPUT:
+            producer, _ = self.graph.value_as_node_output(name)
+            if producer.operation_type == "Constant" and normalize_domain(producer.domain) == "":
+                proto = next((a.t for a in producer.proto.attribute if a.name == "value" and a.HasField("t")), None)
+        if proto is None:
+            return None
+        return self.conversion.resolver.tensor(proto, need_values=True)
+
+
+#: (conversion, subgraph, outer value names, their ValueInfoProtos where known) -> GraphModule
+SubgraphBuilder = Callable[[Conversion, GraphProto, Sequence[str], Mapping[str, Any]], fx.GraphModule]
+
+
+@dataclass
 class Session:
     size_threshold: int
     #: Where external data resolves for models given as ModelProtos this session did not load.
     data_folder: _core.DataFolder | None = None
     with_weights: bool = False
+    subgraph_builder: SubgraphBuilder | None = None
     # Models this session's onnx.load returned, by id (ModelProto has no weakrefs); held until
     # the session closes so ids stay unique.
     loaded: dict[int, Skeleton] = field(default_factory=dict)
@@ -150,20 +193,24 @@ class Session:
             folder = self.loaded[id(model)].data_folder
         resolver = TensorResolver(folder, self.size_threshold)
         self.conversion = _plan(model, resolver, self.with_weights)
+        self.conversion.subgraph_builder = self.subgraph_builder
         return model
 
 
 def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Conversion:
     """Finds tensors read as values and fails early, naming tensor, op and file, if one is unreadable."""
     graph = model.graph
-    uses = value_uses(graph, opsets_of(model))
-    initializers = {init.name: init for init in graph.initializer}
+    opsets = opsets_of(model)
+    uses = value_uses(graph, opsets)
+    initializers: dict[str, TensorProto] = {}
     constants: dict[str, TensorProto] = {}
-    for node in graph.node:
-        if node.op_type == "Constant" and normalize_domain(node.domain) == "" and node.output:
-            for attribute in node.attribute:
-                if attribute.name == "value" and attribute.HasField("t"):
-                    constants[node.output[0]] = attribute.t
+    for held in walk_graphs(graph):  # subgraphs included: names are unique across them
+        initializers.update((init.name, init) for init in held.initializer)
+        for node in held.node:
+            if node.op_type == "Constant" and normalize_domain(node.domain) == "" and node.output:
+                for attribute in node.attribute:
+                    if attribute.name == "value" and attribute.HasField("t"):
+                        constants[node.output[0]] = attribute.t
     value_initializers = set()
     value_constants = set()
     readers = set()
@@ -186,7 +233,8 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
                 raise ExternalDataError(f"{message}is refused: {reason}")
             raise MissingWeightsError(f"{message}cannot be read: {reason}. Provide that file next to the model.")
     return Conversion(
-        resolver, frozenset(value_initializers), frozenset(value_constants), frozenset(readers), with_weights
+        resolver, frozenset(value_initializers), frozenset(value_constants), frozenset(readers), with_weights,
+        opsets=opsets,
     )
 
 
@@ -253,10 +301,14 @@ assert set(_REPLACEMENTS) == set(_adapter.patch_targets())
 
 @contextmanager
 def session(
-    size_threshold: int, data_folder: _core.DataFolder | None = None, with_weights: bool = False
+    size_threshold: int,
+    data_folder: _core.DataFolder | None = None,
+    with_weights: bool = False,
+    subgraph_builder: SubgraphBuilder | None = None,
 ) -> Iterator[Session]:
-    """Opens a session in the calling context, with the adapter's patches installed."""
-    state = Session(size_threshold, data_folder, with_weights)
+    """Opens a session in the calling context, with the adapter's patches installed.
+    ``subgraph_builder`` converts the graphs that If, Loop and Scan nodes hold."""
+    state = Session(size_threshold, data_folder, with_weights, subgraph_builder=subgraph_builder)
     with _adapter.patched(_REPLACEMENTS):
         token = _current.set(state)
         try:

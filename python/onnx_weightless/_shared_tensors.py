@@ -22,6 +22,7 @@ import torch
 from onnx import GraphProto, TensorProto
 from torch import nn
 
+from ._graphs import node_subgraphs
 from ._tensors import _element_count
 
 __all__ = ["TENSORS_NOT_HELD", "tie", "onnx_tensors", "not_held"]
@@ -56,13 +57,16 @@ def tie(root: nn.Module) -> None:
 
 
 def onnx_tensors(graph: GraphProto) -> Iterable[TensorProto]:
-    """The graph's initializers and Constant values: the tensors the model's index counts."""
+    """The initializers and Constant values of the graph and its subgraphs: the tensors the
+    model's index counts."""
     yield from graph.initializer
     for node in graph.node:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             for attribute in node.attribute:
                 if attribute.name == "value" and attribute.HasField("t"):
                     yield attribute.t
+        for subgraph in node_subgraphs(node):
+            yield from onnx_tensors(subgraph)
 
 
 def not_held(root: nn.Module, tensors: Iterable[TensorProto], storages: Mapping[int, set[int]]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from onnx import GraphProto, NodeProto
 
 from ._converters import OpTraits, lookup
 from ._converters.registry import normalize_domain
+from ._graphs import node_subgraphs, walk_graphs
 
 __all__ = ["ValueUse", "value_positions", "value_uses"]
 
@@ -39,7 +40,9 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
 
     Values are needed all the way up: the inputs of a node computing a value read as values are
     read as values too (a Reshape's shape computed as Concat(Shape(x)[0], Constant - 1)), up to a
-    Shape or Size, which read shapes only. They keep the readers of the value they lead to.
+    Shape or Size, which read shapes only; so are the outputs of the branches or body of an If or
+    Loop computing one. They keep the readers of the value they lead to. Nodes of subgraphs count
+    like the graph's own (ONNX names are unique across them).
     """
     uses: dict[str, list[ValueUse]] = {}
     traits_of: dict[tuple[str, str], OpTraits] = {}  # a graph has far fewer op types than nodes
@@ -50,20 +53,24 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
             traits_of[key] = lookup(node.domain, node.op_type, opsets.get(normalize_domain(node.domain), 1)).traits
         return traits_of[key]
 
-    for node in graph.node:
+    nodes = [node for held in walk_graphs(graph) for node in held.node]
+    for node in nodes:
         for index in traits(node).value_inputs:
             if index < len(node.input) and node.input[index]:
                 uses.setdefault(node.input[index], []).append(
                     ValueUse(node.op_type, node.name, index, node.output[0] if node.output else "")
                 )
-    producers = {output: node for node in graph.node for output in node.output if output}
+    producers = {output: node for node in nodes for output in node.output if output}
     pending = list(uses)
     while pending:
         name = pending.pop()
         producer = producers.get(name)
         if producer is None or traits(producer).shape_only:
             continue
-        for source in producer.input:
+        sources = list(producer.input)
+        for subgraph in node_subgraphs(producer):
+            sources += [output.name for output in subgraph.output]
+        for source in sources:
             if source and source not in uses:
                 uses[source] = uses[name]
                 pending.append(source)

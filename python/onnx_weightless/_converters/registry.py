@@ -64,6 +64,10 @@ class OpTraits:
     value_attribute: bool = False
     #: Its outputs depend on its inputs' shapes only, never on their values (Shape, Size).
     shape_only: bool = False
+    #: It holds graphs (If's branches, Loop's and Scan's bodies): its converter is called as
+    #: ``converter(node, graph, subgraphs)`` and builds them as sub-GraphModules with
+    #: ``subgraphs.build`` (see _session.Subgraphs).
+    subgraphs: bool = False
 
     def merged(self, other: OpTraits) -> OpTraits:
         return OpTraits(
@@ -71,6 +75,7 @@ class OpTraits:
             self.weight_layer or other.weight_layer,
             self.value_attribute or other.value_attribute,
             self.shape_only or other.shape_only,
+            self.subgraphs or other.subgraphs,
         )
 
 
@@ -123,13 +128,14 @@ def register(
     value_inputs: tuple[int, ...] = (),
     weight_layer: bool = False,
     value_attribute: bool = False,
+    subgraphs: bool = False,
     replace: bool = False,
 ) -> Callable[[Converter], Converter]:
     """Decorator: ``converter`` serves ``op_type`` at each of ``versions`` in this package's conversions."""
     if not versions:
         raise ValueError(f"register({op_type!r}) needs at least one version")
     domain = normalize_domain(domain)
-    traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute)
+    traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute, subgraphs=subgraphs)
 
     def decorate(converter: Converter) -> Converter:
         with _lock:
