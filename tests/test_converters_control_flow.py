@@ -10,7 +10,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
-from onnx_weightless._converters.control_flow import OnnxIf, OnnxTakenBranch
+from onnx_weightless._converters.control_flow import OnnxIf, OnnxLoop, OnnxScan, OnnxTakenBranch
 from tests.conftest import make_model, state_signature
 from tests.converter_checks import check_converter, reference_outputs
 
@@ -152,3 +152,140 @@ def test_a_failing_branch_names_the_node_inside_it():
     assert str(raised.value).startswith("while converting node 'inner_pad' (ai.onnx::Pad-18): NotImplementedError")
     if hasattr(raised.value, "__notes__"):
         assert raised.value.__notes__ == ["while converting node 'the_if' (ai.onnx::If-16)"]
+
+
+# --- Loop -----------------------------------------------------------------------------------------
+
+I64 = TensorProto.INT64
+
+
+def _loop_body(with_condition_update: bool = False) -> onnx.GraphProto:
+    """(i, cond, h) -> (cond', h' = tanh(h @ W + i), scan = h' * 2): W is read from the outer graph."""
+    nodes = [
+        helper.make_node("MatMul", ["h_in", "W4"], ["hw"]),
+        helper.make_node("Cast", ["i"], ["i_f"], to=F),
+        helper.make_node("Add", ["hw", "i_f"], ["pre"]),
+        helper.make_node("Tanh", ["pre"], ["h_out"]),
+        helper.make_node("Add", ["h_out", "h_out"], ["scan_out"]),
+    ]
+    if with_condition_update:  # keep going while i < 2
+        nodes += [helper.make_node("Constant", [], ["two"], value=helper.make_tensor("two_v", I64, [], [2])),
+                  helper.make_node("Less", ["i", "two"], ["cond_out"])]
+    else:
+        nodes.append(helper.make_node("Identity", ["cond_in"], ["cond_out"]))
+    return helper.make_graph(
+        nodes, "body",
+        [helper.make_tensor_value_info("i", I64, []), helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_in", F, ["N", 4])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []), helper.make_tensor_value_info("h_out", F, ["N", 4]),
+         helper.make_tensor_value_info("scan_out", F, ["N", 4])],
+    )
+
+
+def _loop_model(trip_count: str, condition: str, body: onnx.GraphProto, inputs=(), initializers=(), nodes=()) -> onnx.ModelProto:
+    loop = helper.make_node("Loop", [trip_count, condition, "h0"], ["h_final", "scans"], name="the_loop", body=body)
+    model = make_model(
+        [*nodes, loop],
+        [*inputs, helper.make_tensor_value_info("h0", F, ["N", 4])],
+        [helper.make_tensor_value_info("h_final", F, ["N", 4]), helper.make_tensor_value_info("scans", F, ["T", "N", 4])],
+        [_weight("W4", 4, 4, seed=5), *initializers],
+        opset=16,
+    )
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _h0(rows: int = 3) -> np.ndarray:
+    return np.random.default_rng(6).standard_normal((rows, 4)).astype(np.float32)
+
+
+def _scalar(name: str, dtype, value) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.array(value, dtype=dtype), name)
+
+
+@pytest.mark.parametrize("trip_count, condition, with_update", [
+    (4, None, False),      # a for loop: the body's condition is ignored
+    (4, True, True),       # for with a condition: stops after 3 iterations
+    (None, True, True),    # a while loop
+    (0, True, False),      # no iteration: the scan output is empty
+])
+def test_loop_carries_values_and_stacks_scan_outputs(trip_count, condition, with_update):
+    initializers = []
+    if trip_count is not None:
+        initializers.append(_scalar("M", np.int64, trip_count))
+    if condition is not None:
+        initializers.append(_scalar("C", np.bool_, condition))
+    body = _loop_body(with_update)
+    if trip_count == 0:  # the body declares its scan output's shape: what no iteration stacks to
+        body.output[2].CopyFrom(helper.make_tensor_value_info("scan_out", F, [3, 4]))
+    model = _loop_model("M" if trip_count is not None else "", "C" if condition is not None else "", body,
+                        initializers=initializers)
+    real = check_converter(model, {"h0": _h0()})
+    (loop,) = [m for m in real.modules() if isinstance(m, OnnxLoop)]
+    assert (loop.has_trip_count, loop.has_condition) == (trip_count is not None, condition is not None)
+
+
+def test_loop_trip_count_from_a_shape_runs_on_meta_inputs():
+    # M = size of x's first axis: real in a meta forward, since shapes of meta tensors are known.
+    shape = [helper.make_node("Shape", ["x"], ["x_shape"]),
+             helper.make_node("Gather", ["x_shape", "zero"], ["M"], axis=0)]
+    model = _loop_model("M", "", _loop_body(), inputs=[helper.make_tensor_value_info("x", F, ["T", 2])],
+                        initializers=[_scalar("zero", np.int64, 0)], nodes=shape)
+    x = np.zeros((5, 2), np.float32)
+    check_converter(model, {"x": x, "h0": _h0()})
+    final, scans = ow.meta_forward(ow.convert(model, size_threshold=0), torch.empty(5, 2, device="meta"),
+                                   torch.empty(3, 4, device="meta"))
+    assert (tuple(final.shape), tuple(scans.shape), scans.device.type) == ((3, 4), (5, 3, 4), "meta")
+
+
+def test_loop_with_a_meta_trip_count_says_which_input_to_pass_real():
+    model = _loop_model("M", "", _loop_body(), inputs=[helper.make_tensor_value_info("M", I64, [])])
+    gm = ow.convert(model)
+    h0 = torch.empty(3, 4, device="meta")
+    final, scans = ow.meta_forward(gm, torch.tensor(2), h0)
+    assert tuple(scans.shape) == (2, 3, 4)
+    with pytest.raises(ow.ValueNeededError, match=r"Loop's trip count is not known on meta inputs.*pass 'M' as real"):
+        ow.meta_forward(gm, torch.empty((), dtype=torch.int64, device="meta"), h0)
+
+
+# --- Scan -----------------------------------------------------------------------------------------
+
+def _scan_model(input_axes, input_directions, output_axes, output_directions, opset: int = 16) -> onnx.ModelProto:
+    """state s [2] and sequences a [T, 2] / b [2, T] -> s' = s + a_t * b_t @ (W2), outputs s' and s' * a_t."""
+    body = helper.make_graph(
+        [helper.make_node("Mul", ["a_t", "b_t"], ["ab"]),
+         helper.make_node("MatMul", ["ab", "W2"], ["abw"]),
+         helper.make_node("Add", ["s_in", "abw"], ["s_out"]),
+         helper.make_node("Mul", ["s_out", "a_t"], ["y_t"])],
+        "body",
+        [helper.make_tensor_value_info("s_in", F, [2]), helper.make_tensor_value_info("a_t", F, [2]),
+         helper.make_tensor_value_info("b_t", F, [2])],
+        [helper.make_tensor_value_info("s_out", F, [2]), helper.make_tensor_value_info("y_t", F, [2])],
+    )
+    scan = helper.make_node("Scan", ["s0", "a", "b"], ["s_final", "ys"], name="the_scan", body=body, num_scan_inputs=2,
+                            scan_input_axes=input_axes, scan_input_directions=input_directions,
+                            scan_output_axes=output_axes, scan_output_directions=output_directions)
+    model = make_model(
+        [scan],
+        [helper.make_tensor_value_info("s0", F, [2]), helper.make_tensor_value_info("a", F, ["T", 2]),
+         helper.make_tensor_value_info("b", F, [2, "T"])],
+        [helper.make_tensor_value_info("s_final", F, [2]), helper.make_tensor_value_info("ys", F, None)],
+        [_weight("W2", 2, 2, seed=7)],
+        opset=opset,
+    )
+    return model
+
+
+@pytest.mark.parametrize("input_directions, output_axes, output_directions", [
+    ([0, 0], [0], [0]),
+    ([1, 0], [1], [0]),
+    ([0, 1], [-1], [1]),
+])
+@pytest.mark.parametrize("opset", [9, 11, 16, 21])
+def test_scan_follows_axes_and_directions(input_directions, output_axes, output_directions, opset):
+    model = _scan_model([0, 1], input_directions, output_axes, output_directions, opset=opset)
+    rng = np.random.default_rng(8)
+    feeds = {"s0": rng.standard_normal(2).astype(np.float32), "a": rng.standard_normal((5, 2)).astype(np.float32),
+             "b": rng.standard_normal((2, 5)).astype(np.float32)}
+    real = check_converter(model, feeds)
+    assert any(isinstance(m, OnnxScan) for m in real.modules())

@@ -18,7 +18,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from ._builder import ONNX_INPUT
 from ._converters import lookup
-from ._converters.control_flow import OnnxIf, OnnxTakenBranch
+from ._converters.control_flow import OnnxIf, OnnxLoop, OnnxScan, OnnxTakenBranch
 from ._errors import ValueNeededError
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
@@ -61,6 +61,14 @@ def _graph_inputs(node: fx.Node) -> list[str]:
     return sorted(found)
 
 
+def _run_body(body: fx.GraphModule, inputs: Any) -> Any:
+    return _MetaInterpreter(body).run(*inputs)
+
+
+def _one_or_tuple(results: tuple[Any, ...]) -> Any:
+    return results[0] if len(results) == 1 else results
+
+
 class _MetaInterpreter(fx.Interpreter):
     def run_node(self, n: fx.Node) -> Any:
         self.current = n
@@ -78,6 +86,10 @@ class _MetaInterpreter(fx.Interpreter):
             return _MetaInterpreter(module.branch).run(*args)
         if isinstance(module, OnnxIf):
             return self._run_if(module, *args)
+        if isinstance(module, OnnxLoop):
+            return _one_or_tuple(module.iterate(args, _run_body, self._reader(module)))
+        if isinstance(module, OnnxScan):
+            return _one_or_tuple(module.iterate(args, _run_body))
         if _shape_only(module):
             # It reads sizes only: give it a data-free CPU stand-in so the shape stays real.
             (source,) = args
@@ -96,6 +108,23 @@ class _MetaInterpreter(fx.Interpreter):
                 return functional_call(module, meta_state, meta_args, meta_kwargs, strict=False)
             except Exception:  # noqa: BLE001 - the retry failing says nothing new: the first error stands
                 raise first from None
+
+    def _reader(self, module: OnnxLoop) -> Any:
+        """Reads a Loop's trip count or condition: real ones only."""
+        node = self.current
+
+        def read(value: torch.Tensor, what: str) -> torch.Tensor:
+            if value.device.type != "meta":
+                return value
+            position = {"trip count": 0, "condition": int(module.has_trip_count)}.get(what)
+            depends_on = _graph_inputs(node.args[position]) if position is not None else []
+            raise ValueNeededError(
+                f"the Loop's {what} is not known on meta inputs, so neither is how often it runs; "
+                + (f"pass {', '.join(repr(n) for n in depends_on)} as real tensors" if depends_on
+                   else "it is computed from meta tensors (weights, or values the body derives from meta inputs)")
+            )
+
+        return read
 
     def _run_if(self, module: OnnxIf, condition: torch.Tensor, *outer: Any) -> Any:
         """The branch a real condition selects; on a meta condition both, which must agree."""

@@ -24,10 +24,12 @@ class ValueUse:
     input_index: int
     #: The node's first output, which identifies it (names may be empty or repeated).
     node_output: str = ""
+    #: ``input_index`` counts the outputs of the node's subgraph (Loop's body condition).
+    subgraph_output: bool = False
 
     def describe(self) -> str:
         name = f" {self.node_name!r}" if self.node_name else ""
-        return f"{self.op_type} node{name} (input {self.input_index})"
+        return f"{self.op_type} node{name} ({'body output' if self.subgraph_output else 'input'} {self.input_index})"
 
 
 def value_positions(domain: str, op_type: str, opset: int) -> tuple[int, ...]:
@@ -55,11 +57,16 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
 
     nodes = [node for held in walk_graphs(graph) for node in held.node]
     for node in nodes:
+        first_output = node.output[0] if node.output else ""
         for index in traits(node).value_inputs:
             if index < len(node.input) and node.input[index]:
-                uses.setdefault(node.input[index], []).append(
-                    ValueUse(node.op_type, node.name, index, node.output[0] if node.output else "")
-                )
+                uses.setdefault(node.input[index], []).append(ValueUse(node.op_type, node.name, index, first_output))
+        for index in traits(node).subgraph_value_outputs:
+            for subgraph in node_subgraphs(node):
+                if index < len(subgraph.output):
+                    uses.setdefault(subgraph.output[index].name, []).append(
+                        ValueUse(node.op_type, node.name, index, first_output, subgraph_output=True)
+                    )
     producers = {output: node for node in nodes for output in node.output if output}
     pending = list(uses)
     while pending:

@@ -1,15 +1,17 @@
-"""If: its branches become sub-GraphModules, converted like any graph (weightless too).
+"""If, Loop and Scan: their branches and bodies become sub-GraphModules, converted like any graph
+(weightless too).
 
-A branch reads values of the graphs around it by name; its GraphModule takes them as inputs
-(``_graphs.outer_names``), and the If module passes them on. A condition known at conversion time
-(an initializer or a Constant) keeps the taken branch only. Otherwise the condition is read at run
-time; ``meta_forward`` reads it when it is real, and on a meta condition runs both branches and
-requires them to agree (see _meta_forward).
+A branch or body reads values of the graphs around it by name; its GraphModule takes them as inputs
+after its own (``_graphs.outer_names``), and the module passes them on. A condition known at
+conversion time (an initializer or a Constant) keeps the taken If branch only. Otherwise conditions
+and trip counts are read at run time. Loop and Scan iterate through ``iterate``, which takes how to
+run the body and how to read a condition, so that ``meta_forward`` runs the same iteration with its
+own interpreter (see _meta_forward).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -18,10 +20,28 @@ from onnx2torch.onnx_node import OnnxNode
 from torch import fx, nn
 
 from .._adapter import OnnxGraph, OnnxMapping, OperationConverterResult
+from .._dtypes import torch_dtype
 from .._graphs import outer_names
 from .registry import register
 
-__all__ = ["OnnxIf", "OnnxTakenBranch"]
+__all__ = ["OnnxIf", "OnnxLoop", "OnnxScan", "OnnxTakenBranch"]
+
+#: How a body is run (a GraphModule and its inputs), and how a tensor read as a value (a trip
+#: count, a condition, named by the string) is had.
+RunBody = Callable[[fx.GraphModule, Sequence[Any]], Any]
+Read = Callable[[torch.Tensor, str], torch.Tensor]
+
+
+def _call(body: fx.GraphModule, inputs: Sequence[Any]) -> Any:
+    return body(*inputs)
+
+
+def _read(value: torch.Tensor, what: str) -> torch.Tensor:
+    return value
+
+
+def _as_tuple(result: Any) -> tuple[Any, ...]:
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
 
 
 def _picks(names: Sequence[str], among: Sequence[str]) -> tuple[int, ...]:
@@ -88,3 +108,156 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
         _picks(else_outer, outer),
     )
     return OperationConverterResult(module, OnnxMapping(inputs=(condition, *outer), outputs=outputs))
+
+
+class OnnxLoop(nn.Module):
+    """ONNX Loop: runs ``body(iteration, condition, *carried, *outer)`` while the iteration is
+    below the trip count (if given) and the condition holds (if given); returns the final carried
+    values, then each scan output stacked along a new first axis. Its inputs are the trip count and
+    the condition where the node gives them, the initial carried values, then the outer values."""
+
+    def __init__(
+        self,
+        body: fx.GraphModule,
+        has_trip_count: bool,
+        has_condition: bool,
+        carried: int,
+        scan_outputs: Sequence[tuple[torch.dtype, tuple[int, ...] | None]],
+    ) -> None:
+        super().__init__()
+        self.body = body
+        self.has_trip_count = has_trip_count
+        self.has_condition = has_condition
+        self.carried = carried
+        #: Each scan output's dtype and, where the body declares it fully, its per-iteration shape
+        #: (what a loop of no iteration stacks to).
+        self.scan_outputs = tuple(scan_outputs)
+
+    def iterate(self, inputs: Sequence[Any], run: RunBody = _call, read: Read = _read) -> tuple[Any, ...]:
+        """The loop's outputs; ``run`` runs the body, ``read`` gives the value of a trip count or
+        condition (meta_forward's refuses meta ones)."""
+        rest = list(inputs)
+        trip_count = rest.pop(0) if self.has_trip_count else None
+        condition = rest.pop(0) if self.has_condition else None
+        carried, outer = rest[: self.carried], rest[self.carried :]
+        limit = int(read(trip_count, "trip count").reshape(-1)[0]) if trip_count is not None else None
+        # Without a condition input, the body's condition output is ignored (ONNX Loop's for loop).
+        going = bool(read(condition, "condition").reshape(-1)[0]) if condition is not None else True
+        condition_in = condition if condition is not None else torch.tensor(True)
+        scans: list[list[Any]] = [[] for _ in self.scan_outputs]
+        iteration = 0
+        while going and (limit is None or iteration < limit):
+            outputs = _as_tuple(run(self.body, [torch.tensor(iteration, dtype=torch.int64), condition_in, *carried, *outer]))
+            condition_in = outputs[0]
+            carried = list(outputs[1 : 1 + self.carried])
+            for collected, value in zip(scans, outputs[1 + self.carried :]):
+                collected.append(value)
+            if condition is not None:
+                going = bool(read(condition_in, "condition its body computes").reshape(-1)[0])
+            iteration += 1
+        return (*carried, *(self._stacked(k, collected) for k, collected in enumerate(scans)))
+
+    def _stacked(self, k: int, collected: list[Any]) -> torch.Tensor:
+        if collected:
+            return torch.stack(collected)
+        dtype, dims = self.scan_outputs[k]
+        if dims is None:
+            raise NotImplementedError(f"Loop ran no iteration, and the body does not declare the shape of scan output {k}")
+        return torch.empty((0, *dims), dtype=dtype)
+
+    def forward(self, *inputs: Any) -> Any:
+        results = self.iterate(inputs)
+        return results[0] if len(results) == 1 else results
+
+
+class OnnxScan(nn.Module):
+    """ONNX Scan (9 and later): runs ``body(*states, *slices, *outer)`` once per position along the
+    scan inputs' axes (in each input's direction); returns the final states, then each scan output
+    stacked along its axis (in its direction)."""
+
+    def __init__(
+        self,
+        body: fx.GraphModule,
+        states: int,
+        input_axes: Sequence[int],
+        input_reversed: Sequence[bool],
+        output_axes: Sequence[int],
+        output_reversed: Sequence[bool],
+    ) -> None:
+        super().__init__()
+        self.body = body
+        self.states = states
+        self.input_axes = tuple(input_axes)
+        self.input_reversed = tuple(input_reversed)
+        self.output_axes = tuple(output_axes)
+        self.output_reversed = tuple(output_reversed)
+
+    def iterate(self, inputs: Sequence[Any], run: RunBody = _call) -> tuple[Any, ...]:
+        scanned = len(self.input_axes)
+        states = list(inputs[: self.states])
+        sequences = inputs[self.states : self.states + scanned]
+        outer = list(inputs[self.states + scanned :])
+        axes = [axis % sequence.dim() for axis, sequence in zip(self.input_axes, sequences)]
+        lengths = {sequence.shape[axis] for sequence, axis in zip(sequences, axes)}
+        if len(lengths) != 1:
+            raise ValueError(f"Scan inputs have different lengths along their scan axes: {sorted(lengths)}")
+        (length,) = lengths
+        collected: list[list[Any]] = [[] for _ in self.output_axes]
+        for step in range(int(length)):
+            slices = [
+                sequence.select(axis, length - 1 - step if reverse else step)
+                for sequence, axis, reverse in zip(sequences, axes, self.input_reversed)
+            ]
+            outputs = _as_tuple(run(self.body, [*states, *slices, *outer]))
+            states = list(outputs[: self.states])
+            for values, value in zip(collected, outputs[self.states :]):
+                values.append(value)
+        stacked = []
+        for values, axis, reverse in zip(collected, self.output_axes, self.output_reversed):
+            if not values:
+                raise NotImplementedError("Scan over inputs of length 0 is not supported")
+            ordered = values[::-1] if reverse else values
+            stacked.append(torch.stack(ordered, dim=axis % (ordered[0].dim() + 1)))
+        return (*states, *stacked)
+
+    def forward(self, *inputs: Any) -> Any:
+        results = self.iterate(inputs)
+        return results[0] if len(results) == 1 else results
+
+
+def _declared(value: Any) -> tuple[torch.dtype, tuple[int, ...] | None]:
+    tensor_type = value.type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
+    known = tensor_type.HasField("shape") and all(d is not None for d in dims)
+    return torch_dtype(tensor_type.elem_type), (tuple(dims) if known else None)
+
+
+@register("Loop", 1, 11, 13, 16, 19, 21, 23, 24, 25, value_inputs=(0, 1), subgraphs=True, subgraph_value_outputs=(0,))
+def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
+    body = _graphs(node)["body"]
+    outer = outer_names(body)
+    names = list(node.input_values) + [""] * max(0, 2 - len(node.input_values))
+    trip_count, condition, initial = names[0], names[1], names[2:]
+    scan_outputs = [_declared(value) for value in body.output[1 + len(initial) :]]
+    module = OnnxLoop(subgraphs.build(body, outer), bool(trip_count), bool(condition), len(initial), scan_outputs)
+    inputs = [name for name in (trip_count, condition) if name] + initial + outer
+    return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))
+
+
+@register("Scan", 9, 11, 16, 19, 21, 23, 24, 25, subgraphs=True)
+def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
+    body = _graphs(node)["body"]
+    scanned = node.attributes["num_scan_inputs"]
+    states = len(node.input_values) - scanned
+    produced = len(body.output) - states
+    attributes = node.attributes
+    module = OnnxScan(
+        subgraphs.build(body, outer_names(body)),
+        states,
+        attributes.get("scan_input_axes", [0] * scanned),
+        [bool(d) for d in attributes.get("scan_input_directions", [0] * scanned)],
+        attributes.get("scan_output_axes", [0] * produced),
+        [bool(d) for d in attributes.get("scan_output_directions", [0] * produced)],
+    )
+    inputs = (*node.input_values, *outer_names(body))
+    return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))

@@ -68,6 +68,8 @@ class OpTraits:
     #: ``converter(node, graph, subgraphs)`` and builds them as sub-GraphModules with
     #: ``subgraphs.build`` (see _session.Subgraphs).
     subgraphs: bool = False
+    #: Output positions of its subgraphs it reads as values (Loop's body condition).
+    subgraph_value_outputs: tuple[int, ...] = ()
 
     def merged(self, other: OpTraits) -> OpTraits:
         return OpTraits(
@@ -76,6 +78,7 @@ class OpTraits:
             self.value_attribute or other.value_attribute,
             self.shape_only or other.shape_only,
             self.subgraphs or other.subgraphs,
+            tuple(sorted(set(self.subgraph_value_outputs) | set(other.subgraph_value_outputs))),
         )
 
 
@@ -129,13 +132,15 @@ def register(
     weight_layer: bool = False,
     value_attribute: bool = False,
     subgraphs: bool = False,
+    subgraph_value_outputs: tuple[int, ...] = (),
     replace: bool = False,
 ) -> Callable[[Converter], Converter]:
     """Decorator: ``converter`` serves ``op_type`` at each of ``versions`` in this package's conversions."""
     if not versions:
         raise ValueError(f"register({op_type!r}) needs at least one version")
     domain = normalize_domain(domain)
-    traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute, subgraphs=subgraphs)
+    traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute, subgraphs=subgraphs,
+                      subgraph_value_outputs=tuple(sorted(subgraph_value_outputs)))
 
     def decorate(converter: Converter) -> Converter:
         with _lock:
