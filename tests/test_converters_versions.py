@@ -18,7 +18,7 @@ from onnx import TensorProto, defs, helper, numpy_helper
 
 import onnx_weightless as ow
 from onnx_weightless._converters import lookup
-from onnx_weightless._converters.versions import ALIASES
+from onnx_weightless._converters.versions import ALIASES, OLDER
 from tests.conftest import make_model
 from tests.converter_checks import check_converter, conversion_refused
 
@@ -78,6 +78,21 @@ def test_aliases_only_add_types(op_type):
         schema = defs.get_schema(op_type, version, "")
         assert schema.since_version == version
         assert _signature(schema) == _signature(base), (op_type, version)
+        for attribute, spec in schema.attributes.items():
+            assert spec.default_value == base.attributes[attribute].default_value, (op_type, version, attribute)
+        assert lookup("", op_type, version).source == "onnx-weightless"
+
+
+@pytest.mark.parametrize("op_type", sorted(OLDER))
+def test_older_versions_take_a_subset_of_the_attributes(op_type):
+    serving, older_versions = OLDER[op_type]
+    base = defs.get_schema(op_type, serving, "")
+    assert base.since_version == serving
+    for version in older_versions:
+        schema = defs.get_schema(op_type, version, "")
+        assert schema.since_version == version
+        assert _signature(schema)[1:] == _signature(base)[1:], (op_type, version)
+        assert set(schema.attributes) <= set(base.attributes), (op_type, version)
         for attribute, spec in schema.attributes.items():
             assert spec.default_value == base.attributes[attribute].default_value, (op_type, version, attribute)
         assert lookup("", op_type, version).source == "onnx-weightless"

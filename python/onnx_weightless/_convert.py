@@ -46,7 +46,10 @@ def convert(
     ``with_weights=True`` reads every tensor instead (MissingWeightsError if one is absent): the
     same module with real weights, the reference the weightless conversion is tested against.
 
-    The result runs on meta inputs through :func:`meta_forward`. ``progress`` shows a progress
+    The module is returned in eval mode, computing what ONNX specifies: BatchNormalization uses
+    the model's statistics, Dropout drops only when its ``training_mode`` input is true.
+    ``module.train()`` switches to PyTorch's training behaviour (batch statistics, which updates
+    the running ones, and dropout). The result runs on meta inputs through :func:`meta_forward`. ``progress`` shows a progress
     line on stderr for conversions longer than half a second: None (the default) when stderr is a
     terminal, True always, False never.
     """
@@ -56,7 +59,7 @@ def convert(
         folder = _core.DataFolder(os.path.abspath(os.fspath(base_dir)))
     with paused_collection(), session(size_threshold, folder, with_weights, build_subgraph) as state:
         onnx_model = state.begin_conversion(model if isinstance(model, ModelProto) else os.fspath(model))
-        return build_graph_module(
+        module = build_graph_module(
             onnx_model,
             state.conversion,
             strict=strict,
@@ -64,6 +67,9 @@ def convert(
             attach_onnx_mapping=attach_onnx_mapping,
             progress=progress,
         )
+    # ONNX graphs specify inference: BatchNormalization with the model's statistics, Dropout as
+    # the identity unless its training_mode input says otherwise.
+    return module.eval()
 
 
 @contextmanager

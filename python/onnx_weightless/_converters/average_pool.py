@@ -1,5 +1,5 @@
-"""AveragePool-19 and 22: ``dilations``, plus the cases torch's AvgPool layers cannot express
-(asymmetric pads or pads over half the kernel, auto_pad SAME).
+"""AveragePool, every version: ``dilations`` (19), plus the cases torch's AvgPool layers cannot
+express (asymmetric pads or pads over half the kernel, auto_pad SAME), which onnx2torch refuses.
 
 When torch's layer fits (no dilation, symmetric pads of at most half the kernel) onnx2torch's AveragePool-11 converter is used.
 Otherwise the window sums and the counts of the elements each window averages are convolutions with
@@ -95,4 +95,4 @@ def _convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, module)
 
 
-register("AveragePool", 19, 22)(_convert)
+register("AveragePool", 1, 7, 10, 11, 19, 22)(_convert)

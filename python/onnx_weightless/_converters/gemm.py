@@ -18,7 +18,7 @@ from ._common import onnx2torch_convert
 from .registry import register
 
 
-@register("Gemm", 9, 11, 13, replace=True)
+@register("Gemm", 1, 6, 7, 9, 11, 13, replace=True)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     result = onnx2torch_convert(node, graph, 13)  # one converter serves onnx2torch's 9, 11 and 13
     attributes = node.attributes

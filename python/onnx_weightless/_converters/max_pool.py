@@ -82,7 +82,7 @@ def _needs_padding_module(node: OnnxNode) -> bool:
     return any(pad > ((k - 1) * d + 1) // 2 for pad, k, d in zip(pads, kernel, dilations))
 
 
-@register("MaxPool", 8, 10, 11, 12)
+@register("MaxPool", 1, 8, 10, 11, 12)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     attributes = node.attributes
     with_indices = given(node.output_values, 1)

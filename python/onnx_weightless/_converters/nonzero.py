@@ -21,6 +21,6 @@ class OnnxNonZeroTransposed(OnnxNonZero):
         return super().forward(input_tensor).transpose(0, 1)
 
 
-@register("NonZero", 13, value_inputs=(0,))
+@register("NonZero", 9, 13, value_inputs=(0,))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxNonZeroTransposed())

@@ -1,4 +1,5 @@
-"""Pad-18 and later: the optional ``axes`` input (18) and ``wrap`` mode (19), on any axes.
+"""Pad, every version: pads as attributes (1, 2), as inputs (11, 13), the optional ``axes`` input
+(18) and ``wrap`` mode (19); every mode on any axes (onnx2torch's reflect covers only some ranks).
 
 torch's reflect/replicate/circular padding only covers the last few dimensions, so those modes
 gather along each padded axis with computed source indices instead; negative pads crop.
@@ -79,3 +80,34 @@ def _pad_converter(version: int, modes: tuple[str, ...]) -> Callable[[OnnxNode, 
 register("Pad", 18, value_inputs=(1, 2, 3))(_pad_converter(18, ("constant", "reflect", "edge")))
 for _version in (19, 21, 23, 24, 25):
     register("Pad", _version, value_inputs=(1, 2, 3))(_pad_converter(_version, ("constant", "reflect", "edge", "wrap")))
+
+
+class OnnxPadAttributes(OnnxPad18):
+    """Pad-1 and 2: pads and the constant value are attributes."""
+
+    def __init__(self, mode: str, pads: list[int], value: float) -> None:
+        super().__init__(mode)
+        self.pads = pads
+        self.value = value
+
+    def forward(self, data: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(data, torch.tensor(self.pads), torch.tensor(self.value, dtype=data.dtype))
+
+
+def _pad_attributes(version: int) -> Callable[[OnnxNode, OnnxGraph], OperationConverterResult]:
+    def convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+        del graph
+        attributes = node.attributes
+        mode = attributes.get("mode", "constant")
+        if mode not in ("constant", "reflect", "edge"):
+            raise NotImplementedError(f"Pad-{version} mode={mode!r} is not supported (one of constant, reflect, edge)")
+        pads = list(attributes["paddings" if version == 1 else "pads"])
+        return converted(node, OnnxPadAttributes(mode, pads, float(attributes.get("value", 0.0))))
+
+    return convert
+
+
+for _version in (1, 2):
+    register("Pad", _version)(_pad_attributes(_version))
+for _version in (11, 13):
+    register("Pad", _version, value_inputs=(1, 2))(_pad_converter(_version, ("constant", "reflect", "edge")))

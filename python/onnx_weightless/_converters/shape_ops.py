@@ -1,4 +1,4 @@
-"""Shape and layout operators onnx2torch lacks: Size, CastLike, SpaceToDepth, CenterCropPad,
+"""Shape and layout operators onnx2torch lacks: Size, CastLike, SpaceToDepth, DepthToSpace (DCR), CenterCropPad,
 Upsample (opsets 7 to 10) and Col2Im."""
 
 from __future__ import annotations
@@ -84,6 +84,32 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     if mode not in ("DCR", "CRD"):
         raise NotImplementedError(f"SpaceToDepth: mode={mode!r}")
     return converted(node, OnnxSpaceToDepth(node.attributes["blocksize"], column_row_depth=mode == "CRD"))
+
+
+class OnnxDepthToSpace(nn.Module, OnnxToTorchModule):
+    """DepthToSpace in both modes (onnx2torch's converter refuses DCR, the default)."""
+
+    def __init__(self, blocksize: int, column_row_depth: bool) -> None:
+        super().__init__()
+        self.blocksize = blocksize
+        self.column_row_depth = column_row_depth
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002
+        n, c, h, w = input.shape
+        b = self.blocksize
+        if self.column_row_depth:  # channel = (depth, row, column)
+            blocks = input.reshape(n, c // (b * b), b, b, h, w).permute(0, 1, 4, 2, 5, 3)
+        else:  # DCR: channel = (row, column, depth)
+            blocks = input.reshape(n, b, b, c // (b * b), h, w).permute(0, 3, 4, 1, 5, 2)
+        return blocks.reshape(n, c // (b * b), h * b, w * b)
+
+
+@register("DepthToSpace", 1, 11, 13)
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    mode = node.attributes.get("mode", "DCR")
+    if mode not in ("DCR", "CRD"):
+        raise NotImplementedError(f"DepthToSpace: mode={mode!r}")
+    return converted(node, OnnxDepthToSpace(node.attributes["blocksize"], column_row_depth=mode == "CRD"))
 
 
 class OnnxCenterCropPad(nn.Module, OnnxToTorchModule):

@@ -1,4 +1,4 @@
-"""Slice indexing with a tuple of slices.
+"""Slice indexing with a tuple of slices, and Slice-1 (starts, ends and axes as attributes).
 
 onnx2torch's module indexes with a list of slices (``x[[slice(...), ...]]``), which torch warns
 it will one day read as advanced indexing. The subclass builds the same slices with onnx2torch's
@@ -40,3 +40,24 @@ class OnnxSliceTupleIndex(OnnxSlice):
 @register("Slice", 10, 11, 13, value_inputs=(1, 2, 3, 4))
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxSliceTupleIndex())
+
+
+class OnnxSliceAttributes(OnnxSliceTupleIndex):
+    """Slice-1: starts, ends and axes are attributes."""
+
+    def __init__(self, starts: list[int], ends: list[int], axes: list[int] | None) -> None:
+        super().__init__()
+        self.starts = starts
+        self.ends = ends
+        self.axes = axes
+
+    def forward(self, input_tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        axes = torch.tensor(self.axes) if self.axes is not None else None
+        return super().forward(input_tensor, torch.tensor(self.starts), torch.tensor(self.ends), axes)
+
+
+@register("Slice", 1)
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    attributes = node.attributes
+    axes = attributes.get("axes")
+    return converted(node, OnnxSliceAttributes(list(attributes["starts"]), list(attributes["ends"]), list(axes) if axes else None))

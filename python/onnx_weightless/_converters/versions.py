@@ -1,5 +1,5 @@
-"""Newer versions of operators onnx2torch converts at an older version, where the newer version only
-admits more element types: the older version's converter serves them unchanged (ours if this
+"""Versions of operators onnx2torch converts at another version, where the newer version only admits
+more element types (ALIASES) or the older one fewer attributes (OLDER): the older version's converter serves them unchanged (ours if this
 package overrides that version, else onnx2torch's; looked up at conversion time, so the order in
 which converter modules are imported does not matter).
 
@@ -31,7 +31,6 @@ ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
     "ConvTranspose": (11, (22,)),
     # 28 changes neither signature nor documented behaviour.
     "DepthToSpace": (13, (28,)),
-    "Dropout": (13, (22,)),
     "Einsum": (12, (28,)),
     "Elu": (6, (22,)),
     "Equal": (13, (19,)),
@@ -61,6 +60,22 @@ ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
 }
 
 
+# op_type -> (version whose converter serves them, older versions whose inputs and outputs are the
+# same and whose attributes are a subset of its attributes, with the same defaults).
+OLDER: dict[str, tuple[int, tuple[int, ...]]] = {
+    "ArgMax": (11, (1,)),
+    "ArgMin": (11, (1,)),
+    "Cast": (9, (6,)),
+    "Constant": (9, (1,)),
+    "IsNaN": (13, (9,)),
+    # 8 adds multidirectional broadcasting, which same-shaped inputs (all that 6 allows) never need.
+    "Max": (8, (6,)),
+    "Mean": (8, (6,)),
+    "Min": (8, (6,)),
+    "Sum": (8, (6,)),
+}
+
+
 def _alias(op_type: str, old: int) -> Converter:
     def convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         older = record("", op_type, old)
@@ -71,5 +86,5 @@ def _alias(op_type: str, old: int) -> Converter:
     return convert
 
 
-for _op_type, (_old, _new) in ALIASES.items():
+for _op_type, (_old, _new) in [*ALIASES.items(), *OLDER.items()]:
     register(_op_type, *_new)(_alias(_op_type, _old))
