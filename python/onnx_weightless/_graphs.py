@@ -26,8 +26,9 @@ def walk_graphs(graph: GraphProto) -> Iterator[GraphProto]:
     """``graph`` and every graph nested in it, depth first."""
     yield graph
     for node in graph.node:
-        for subgraph in node_subgraphs(node):
-            yield from walk_graphs(subgraph)
+        if node.attribute:  # most nodes have none: no generator for them (this walk runs per conversion)
+            for subgraph in node_subgraphs(node):
+                yield from walk_graphs(subgraph)
 
 
 def outer_names(graph: GraphProto) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import partial
 from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping, Sequence
@@ -115,7 +115,10 @@ class Conversion:
             self.need_values = bool(node.output_values) and node.output_values[0] in self.constant_value_readers
         arguments = (node, graph, Subgraphs(self, graph)) if record.traits.subgraphs else (node, graph)
         try:
-            with torch.device("meta") if layer else nullcontext():
+            if layer:
+                with torch.device("meta"):
+                    result = converter(*arguments)
+            else:
                 result = converter(*arguments)
         except WeightlessError as error:
             if hasattr(error, "add_note"):  # Python 3.11+
@@ -128,7 +131,9 @@ class Conversion:
             ) from error
         finally:
             self.force_meta = self.need_values = False
-        setattr(result.torch_module, ONNX_OP_ATTRIBUTE, record.op)
+        # A plain attribute: nn.Module.__setattr__'s checks for parameters and submodules cost more
+        # than the whole assignment, once per node.
+        result.torch_module.__dict__[ONNX_OP_ATTRIBUTE] = record.op
         return result
 
 

@@ -65,8 +65,9 @@ def onnx_tensors(graph: GraphProto) -> Iterable[TensorProto]:
             for attribute in node.attribute:
                 if attribute.name == "value" and attribute.HasField("t"):
                     yield attribute.t
-        for subgraph in node_subgraphs(node):
-            yield from onnx_tensors(subgraph)
+        if node.attribute:
+            for subgraph in node_subgraphs(node):
+                yield from onnx_tensors(subgraph)
 
 
 def not_held(root: nn.Module, tensors: Iterable[TensorProto], storages: Mapping[int, set[int]]) -> dict[str, int]:

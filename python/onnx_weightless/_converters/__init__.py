@@ -31,6 +31,8 @@ _loaded = False
 
 def load_all() -> None:
     global _loaded
+    if _loaded:  # once loaded, never unloaded: no lock needed to see it
+        return
     with _lock:
         if _loaded:
             return
