@@ -38,7 +38,7 @@ FUZZ_SMOKE_SECONDS := 45
 FUZZ_OPTIONS := -max_len=1048576 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 SANITIZE_BUILD := build/sanitize
 
-.PHONY: help demo test lock test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
+.PHONY: help demo test lock wild-corpus test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
@@ -46,6 +46,7 @@ help:
 	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
 	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
 	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
+	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, onnxscript, the TorchScript exporter)"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
@@ -183,7 +184,24 @@ lock: venv
 	$(foreach platform,$(LOCK_PLATFORMS),$(UV_COMPILE) --python-platform $(platform)-manylinux_2_28 \
 	  pyproject.toml requirements/dev.in --extra test -o requirements/lock-$(platform).txt &&) true
 	$(UV_COMPILE) --no-deps requirements/onnx-oldest.in -o $(LOCK_ONNX_OLDEST)
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 requirements/wild-genai.in -o $(WILD_GENAI_LOCK)
 	@git diff --stat -- requirements/ 2>/dev/null || true
+
+# ONNX files made by other tools (tests/wild/README.md): onnxruntime-genai's builder runs in its own
+# locked environment; onnxscript and the TorchScript exporter come from the main lock.
+WILD_GENAI_LOCK := requirements/lock-wild-genai.txt
+WILD_GENAI_VENV := .cache/wild-genai-venv
+
+$(WILD_GENAI_VENV)/.deps-installed: $(WILD_GENAI_LOCK)
+	rm -rf $(WILD_GENAI_VENV)
+	$(PYTHON) -m venv $(WILD_GENAI_VENV)
+	$(WILD_GENAI_VENV)/bin/pip install -q --require-hashes --no-deps -r $(WILD_GENAI_LOCK)
+	touch $@
+
+wild-corpus: python-package $(WILD_GENAI_VENV)/.deps-installed
+	$(WILD_GENAI_VENV)/bin/python scripts/make_wild_genai.py
+	$(PY) scripts/make_wild_onnxscript.py
+	$(PY) scripts/make_wild_old_opsets.py
 
 coverage: python-package
 	$(PY) scripts/node_test_coverage.py

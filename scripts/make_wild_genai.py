@@ -67,10 +67,12 @@ def _configs():
         # embedding (GatherBlockQuantized); with fp32 it gathers from the transposed lm_head weight.
         ("llama", ["fp32", "int4"], LlamaConfig(**_cfg(tie_word_embeddings=True), rms_norm_eps=1e-5,
                                                rope_theta=10000.0)),
-        # q/k/v biases (randomised below, since the builder drops all-zero biases); head_dim 24.
-        ("qwen2", ["fp32"], Qwen2Config(**_cfg(hidden_size=96, intermediate_size=192, vocab_size=320),
+        # q/k/v biases (randomised below, since the builder drops all-zero biases); head_dim 32
+        # (onnxruntime's CPU GroupQueryAttention needs a head size that is a multiple of 16).
+        ("qwen2", ["fp32"], Qwen2Config(**_cfg(hidden_size=128, intermediate_size=192, vocab_size=320),
                                         rms_norm_eps=1e-6, rope_theta=1000000.0, use_sliding_window=False)),
-        # Sliding-window attention (GroupQueryAttention's local_window_size).
+        # Untied embeddings, wider MLP; sliding_window is set but this builder release writes
+        # GroupQueryAttention local_window_size=-1 anyway.
         ("mistral", ["fp32"], MistralConfig(**_cfg(intermediate_size=160), rms_norm_eps=1e-5,
                                             rope_theta=10000.0, sliding_window=32)),
         # Gemma: tied embeddings, scaled embedding, (1 + weight) RMSNorm, GELU(tanh) MLP, head_dim 32.
@@ -129,7 +131,10 @@ def write_hf_folder(folder: Path, config, seed: int) -> None:
 def run_builder(hf_folder: Path, out: Path, cache: Path, precision: str) -> None:
     cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder",
            "-i", str(hf_folder), "-o", str(out), "-p", precision, "-e", "cpu", "-c", str(cache)]
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    # The builder stamps producer_version with `git rev-parse HEAD` run near its own install folder,
+    # which answers with this repository's commit when the environment lives inside it (.cache/).
+    # With no Git directory it falls back to onnxruntime_genai.__commit__, the release's own commit.
+    env = dict(os.environ, PYTHONHASHSEED="0", GIT_DIR=os.devnull)
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])

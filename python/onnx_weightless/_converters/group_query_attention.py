@@ -107,6 +107,11 @@ class GroupQueryAttention(nn.Module, OnnxToTorchModule):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         heads, kv_heads = self.num_heads, self.kv_num_heads
         batch, sequence = query.shape[:2]
+        if query.device.type == "meta":  # a meta forward: small real inputs (cos/sin caches...) join the meta ones
+            cos_cache, sin_cache, position_ids, attention_bias, head_sink, seqlens_k = (
+                t.to("meta") if t is not None else None
+                for t in (cos_cache, sin_cache, position_ids, attention_bias, head_sink, seqlens_k)
+            )
         if key is None:  # packed: query holds Q, K and V
             size = query.shape[2] // (heads + 2 * kv_heads)
             query, key, value = query.split((heads * size, kv_heads * size, kv_heads * size), dim=2)
