@@ -1,6 +1,7 @@
-"""Runs onnx's backend node test cases through plain onnx2torch and through onnx-weightless, and
-writes the results: docs/coverage.md (for people) and tests/node_sweep_baseline.json (what the test
-suite holds every later change to).
+"""Runs onnx's backend node test cases through plain onnx2torch, onnx2fx and onnx-weightless, and
+the corpus of files made by other tools (tests/wild) through the same three, and writes the results:
+docs/coverage.md (for people) and tests/node_sweep_baseline.json (what the test suite holds every
+later change to).
 
     make coverage            # or: python scripts/node_test_coverage.py [--check]
 
@@ -23,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from node_sweep import CaseResult, collect, sweep  # noqa: E402
+from wild_sweep import TOOLS, ToolResult  # noqa: E402
+from wild_sweep import sweep as wild_sweep  # noqa: E402
 
 DOC = REPO / "docs" / "coverage.md"
 BASELINE = REPO / "tests" / "node_sweep_baseline.json"
@@ -81,7 +84,41 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render(results: list[CaseResult], seconds: float) -> str:
+def _mark(value: bool | None) -> str:
+    return "n/a" if value is None else "yes" if value else "**no**"
+
+
+def _wild_section(wild: dict[str, dict[str, ToolResult]]) -> list[str]:
+    """The corpus of files made by other tools (tests/wild), tool by tool."""
+    lines = [
+        "",
+        "## ONNX files made by other tools, side by side",
+        "",
+        "tests/wild (`make wild-corpus`; tests/wild/README.md): per file, whether each tool converts it,",
+        "whether the module as returned computes onnxruntime's outputs (with weights; atol and rtol",
+        "1e-4), and whether the weightless conversion's meta forward gives onnxruntime's output shapes",
+        "(only this package has a weightless mode).",
+        "",
+        "| file | onnx-weightless: converts / equal / meta shapes | onnx2torch: converts / equal | onnx2fx: converts / equal |",
+        "|---|---|---|---|",
+    ]
+    for name, tools in wild.items():
+        ours, plain, other = tools["onnx-weightless"], tools["onnx2torch"], tools["onnx2fx"]
+        lines.append(
+            f"| {_cell(name)} | {_mark(ours.converts)} / {_mark(ours.equal)} / {_mark(ours.meta)} | "
+            f"{_mark(plain.converts)} / {_mark(plain.equal)} | {_mark(other.converts)} / {_mark(other.equal)} |"
+        )
+    totals = {tool: sum(r[tool].equal for r in wild.values()) for tool in TOOLS}
+    lines += ["", "Outputs equal to onnxruntime's: " + ", ".join(f"{tool} {count} of {len(wild)}" for tool, count in totals.items())
+              + ". Where a tool fails, its first error:", ""]
+    for name, tools in wild.items():
+        for tool in ("onnx2torch", "onnx2fx"):
+            if tools[tool].note:
+                lines.append(f"- {_cell(name)}, {tool}: {_cell(tools[tool].note)}")
+    return lines
+
+
+def render(results: list[CaseResult], seconds: float, wild: dict[str, dict[str, ToolResult]] | None = None) -> str:
     total = len(results)
     plain = _count(results, lambda r: r.plain)
     ours = _count(results, lambda r: r.ours)
@@ -99,8 +136,8 @@ def render(results: list[CaseResult], seconds: float) -> str:
         "data; a case whose model or data onnx now generates differently (another onnx release, or a",
         "package it uses, such as ml_dtypes) is listed as changed upstream instead.",
         "",
-        f"onnx {version('onnx')}, onnx2torch {version('onnx2torch')}, torch {version('torch')}; "
-        f"{total} cases in {seconds:.0f} s.",
+        f"onnx {version('onnx')}, onnx2torch {version('onnx2torch')}, onnx2fx {version('onnx2fx')}, "
+        f"torch {version('torch')}; {total} cases in {seconds:.0f} s.",
         "",
         "| | cases | share |",
         "|---|---:|---:|",
@@ -111,6 +148,8 @@ def render(results: list[CaseResult], seconds: float) -> str:
         f"| with weights: outputs equal the expected ones (of {len(compared)} comparable) | {_count(compared, lambda r: r.values)} | |",
         f"| weightless: meta forward shapes and dtypes equal the expected ones (of {len(meta_checked)} checked) | {_count(meta_checked, lambda r: r.meta)} | |",
         f"| not converted, but loaded with opaque modules whose meta forward has the expected shapes (of {len(opaque_checked)}) | {_count(opaque_checked, lambda r: r.opaque)} | |",
+        f"| converted by onnx2fx (another ONNX to torch.fx converter; no weightless mode) | {_count(results, lambda r: r.onnx2fx)} | {_count(results, lambda r: r.onnx2fx) / total:.1%} |",
+        f"| onnx2fx: outputs equal the expected ones | {_count(results, lambda r: r.onnx2fx_values)} | |",
         "",
         "Cases whose inputs or outputs torch cannot hold (strings, sequences, optionals, float8 and",
         "other sub-byte or exotic types) are converted but not compared.",
@@ -132,6 +171,7 @@ def render(results: list[CaseResult], seconds: float) -> str:
     lines += ["", "## Converted, with a mismatch", "", "| case | cause |", "|---|---|"]
     for name, causes in sorted(mismatches(results).items()):
         lines.append(f"| {name} | {_cell(_describe(causes))} |")
+    lines += _wild_section(wild) if wild else []
     lines += ["", "## Not converted", "", "| case | reason |", "|---|---|"]
     for r in sorted(results, key=lambda r: r.name):
         if not r.ours:
@@ -197,7 +237,7 @@ def main() -> int:
               or f"{comparison.compared} of {len(results)} cases compared: no regression against {BASELINE.name}")
         return 1 if comparison.problems else 0
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(render(results, seconds))
+    DOC.write_text(render(results, seconds, wild_sweep()))
     BASELINE.write_text(json.dumps(baseline(results), indent=1, sort_keys=True) + "\n")
     print(f"{len(results)} cases in {seconds:.0f} s: wrote {DOC.relative_to(REPO)} and {BASELINE.relative_to(REPO)}")
     return 0

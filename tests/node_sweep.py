@@ -10,7 +10,9 @@ For each case (a small model plus inputs and expected outputs, built in memory b
 - meta: does ``meta_forward`` of the weightless module give the expected outputs' shapes and dtypes
   (graph inputs read as values are given real, all others as meta tensors);
 - opaque: for a case ``ours`` cannot convert, does the default (non-strict) conversion load it with
-  opaque modules whose meta forward gives the expected shapes and dtypes.
+  opaque modules whose meta forward gives the expected shapes and dtypes;
+- onnx2fx: does ``onnx2fx.convert`` (another ONNX -> torch.fx converter) convert it, and do its
+  outputs equal the expected ones.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
+import onnx2fx
 import onnx2torch
 import torch
 from onnx import numpy_helper
@@ -56,6 +59,8 @@ class CaseResult:
     meta: bool | None = None
     meta_note: str = ""
     opaque: bool | None = None  # only for cases `ours` does not convert
+    onnx2fx: bool = False
+    onnx2fx_values: bool | None = None  # None: not converted, or not comparable
     notes: list[str] = field(default_factory=list)
 
 
@@ -162,7 +167,18 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
         pass
 
     try:
-        real = ow.convert(_copy(model), with_weights=True, strict=True).eval()
+        other = onnx2fx.convert(_copy(model))
+        result.onnx2fx = True
+        if runnable:
+            torch.manual_seed(0)
+            with torch.no_grad():
+                result.onnx2fx_values = not _compare_values(
+                    flat_outputs(other(*[t.clone() for t in inputs])), list(expected), case.rtol, case.atol)
+    except Exception:  # noqa: BLE001 - recording what onnx2fx does, whatever it raises
+        pass
+
+    try:
+        real = ow.convert(_copy(model), with_weights=True, strict=True)
         result.ours = True
     except ow.UnsupportedOperatorError as error:
         result.ours_error = "no converter: " + ", ".join(error.operators)

@@ -58,11 +58,17 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxCastLike(bool(node.attributes.get("saturate", 1))))
 
 
-class OnnxSpaceToDepth(nn.Module, OnnxToTorchModule):
+class _BlockRearrange(nn.Module, OnnxToTorchModule):
+    """Moves blocks of blocksize x blocksize between depth and space; the channel of an element
+    in a block is (row, column, depth) in DCR order, (depth, row, column) in CRD order."""
+
     def __init__(self, blocksize: int, column_row_depth: bool) -> None:
         super().__init__()
         self.blocksize = blocksize
         self.column_row_depth = column_row_depth
+
+
+class OnnxSpaceToDepth(_BlockRearrange):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002
         n, c, h, w = input.shape
@@ -86,13 +92,8 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxSpaceToDepth(node.attributes["blocksize"], column_row_depth=mode == "CRD"))
 
 
-class OnnxDepthToSpace(nn.Module, OnnxToTorchModule):
+class OnnxDepthToSpace(_BlockRearrange):
     """DepthToSpace in both modes (onnx2torch's converter refuses DCR, the default)."""
-
-    def __init__(self, blocksize: int, column_row_depth: bool) -> None:
-        super().__init__()
-        self.blocksize = blocksize
-        self.column_row_depth = column_row_depth
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002
         n, c, h, w = input.shape
