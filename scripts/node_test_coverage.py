@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from node_sweep import CaseResult, collect, sweep  # noqa: E402
+from node_sweep import CaseResult, collect, down_converted, sweep  # noqa: E402
 from wild_sweep import TOOLS, ToolResult  # noqa: E402
 from wild_sweep import sweep as wild_sweep  # noqa: E402
 
@@ -118,7 +118,38 @@ def _wild_section(wild: dict[str, dict[str, ToolResult]]) -> list[str]:
     return lines
 
 
-def render(results: list[CaseResult], seconds: float, wild: dict[str, dict[str, ToolResult]] | None = None) -> str:
+def _older_opsets_section(results: list[CaseResult], tried: dict[int, int]) -> list[str]:
+    """The node tests converted down to older opsets by onnx.version_converter, opset by opset."""
+    lines = [
+        "",
+        "## Older opsets",
+        "",
+        "onnx's node tests converted down to older opsets by `onnx.version_converter` (where it has the",
+        "adapters: most cases it cannot convert), then run like the cases themselves.",
+        "",
+        "| opset | cases tried | down-converted | onnx-weightless converts | values equal | meta shapes equal | onnx2fx converts | plain onnx2torch converts |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    by_opset: dict[int, list[CaseResult]] = collections.defaultdict(list)
+    for r in results:
+        by_opset[int(r.name.rpartition("@opset")[2])].append(r)
+    for opset in sorted(tried):
+        rs = by_opset.get(opset, [])
+        lines.append(
+            f"| {opset} | {tried[opset]} | {len(rs)} | {_count(rs, lambda r: r.ours)} | {_count(rs, lambda r: r.values)} | "
+            f"{_count(rs, lambda r: r.meta)} | {_count(rs, lambda r: r.onnx2fx)} | {_count(rs, lambda r: r.plain)} |"
+        )
+    failing = sorted((r for r in results if not r.ours or r.values is False or r.meta is False), key=lambda r: r.name)
+    if failing:
+        lines += ["", "| down-converted case | not converted, or what differs |", "|---|---|"]
+        for r in failing:
+            why = r.ours_error if not r.ours else r.values_note or r.meta_note
+            lines.append(f"| {r.name} | {_cell(why)} |")
+    return lines
+
+
+def render(results: list[CaseResult], seconds: float, wild: dict[str, dict[str, ToolResult]] | None = None,
+           older: tuple[list[CaseResult], dict[int, int]] | None = None) -> str:
     total = len(results)
     plain = _count(results, lambda r: r.plain)
     ours = _count(results, lambda r: r.ours)
@@ -172,6 +203,7 @@ def render(results: list[CaseResult], seconds: float, wild: dict[str, dict[str, 
     for name, causes in sorted(mismatches(results).items()):
         lines.append(f"| {name} | {_cell(_describe(causes))} |")
     lines += _wild_section(wild) if wild else []
+    lines += _older_opsets_section(*older) if older else []
     lines += ["", "## Not converted", "", "| case | reason |", "|---|---|"]
     for r in sorted(results, key=lambda r: r.name):
         if not r.ours:
@@ -227,7 +259,8 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="compare with the baseline instead of writing")
     args = parser.parse_args()
     started = time.perf_counter()
-    results = sweep(collect())
+    cases = collect()
+    results = sweep(cases)
     seconds = time.perf_counter() - started
     if args.check:
         comparison = check(results, json.loads(BASELINE.read_text()))
@@ -237,7 +270,8 @@ def main() -> int:
               or f"{comparison.compared} of {len(results)} cases compared: no regression against {BASELINE.name}")
         return 1 if comparison.problems else 0
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(render(results, seconds, wild_sweep()))
+    older, tried = down_converted(cases)
+    DOC.write_text(render(results, seconds, wild_sweep(), (sweep(older), tried)))
     BASELINE.write_text(json.dumps(baseline(results), indent=1, sort_keys=True) + "\n")
     print(f"{len(results)} cases in {seconds:.0f} s: wrote {DOC.relative_to(REPO)} and {BASELINE.relative_to(REPO)}")
     return 0

@@ -37,7 +37,7 @@ from onnx_weightless._converters.registry import opsets_of
 from onnx_weightless._value_inputs import value_uses
 from conftest import flat_outputs, state_signature
 
-__all__ = ["CaseResult", "collect", "run_case", "sweep"]
+__all__ = ["OLDER_OPSETS", "CaseResult", "DownConverted", "collect", "down_converted", "run_case", "sweep"]
 
 
 @dataclass
@@ -252,3 +252,43 @@ def sweep(cases: list, select=None) -> list[CaseResult]:
             if select is None or select(case):
                 results.append(run_case(case, siblings))
     return results
+
+
+#: Opsets the node tests are converted down to (onnx.version_converter) for the per-opset sweep.
+OLDER_OPSETS = (7, 9, 11, 13, 15, 17)
+
+
+@dataclass(frozen=True)
+class DownConverted:
+    """A node test case with its model converted down to ``opset``; runs like the case itself."""
+
+    name: str
+    model: onnx.ModelProto
+    data_sets: list
+    rtol: float
+    atol: float
+    opset: int
+
+
+def down_converted(cases: list, opsets: Iterable[int] = OLDER_OPSETS) -> tuple[list[DownConverted], dict[int, int]]:
+    """Every case onnx.version_converter converts down to each of ``opsets`` below the case's own;
+    and per opset, how many it was tried on."""
+    from onnx import version_converter
+
+    converted, tried = [], {opset: 0 for opset in opsets}
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for case in cases:
+            own = next((o.version for o in case.model.opset_import if o.domain in ("", "ai.onnx")), 0)
+            for opset in opsets:
+                if opset >= own:
+                    continue
+                tried[opset] += 1
+                try:
+                    model = version_converter.convert_version(case.model, opset)
+                    onnx.checker.check_model(model)
+                except Exception:  # noqa: BLE001 - the converter has no adapter: nothing to sweep
+                    continue
+                converted.append(DownConverted(f"{case.name}@opset{opset}", model, case.data_sets, case.rtol,
+                                               case.atol, opset))
+    return converted, tried

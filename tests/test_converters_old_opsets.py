@@ -208,3 +208,17 @@ def test_depth_to_space_in_both_modes(opset, mode, rng):
     attributes = {"blocksize": 2} | ({"mode": mode} if mode else {})
     model = _node_model("DepthToSpace", ["x"], ["y"], opset, input_shapes={"x": (2, 8, 3, 2)}, **attributes)
     check_converter(model, {"x": _array(rng, 2, 8, 3, 2)})
+
+
+@pytest.mark.parametrize("opset", [7, 22])
+def test_selu_with_its_own_constants(opset, rng):
+    model = _node_model("Selu", ["x"], ["y"], opset, input_shapes={"x": (3, 4)}, alpha=2.0, gamma=3.0)
+    check_converter(model, {"x": _array(rng, 3, 4)})
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
+@pytest.mark.parametrize("opset", [7, 12])
+def test_max_pool_with_same_padding(auto_pad, opset, rng):
+    model = _node_model("MaxPool", ["x"], ["y"], opset, input_shapes={"x": (1, 2, 7, 6)}, kernel_shape=[3, 2],
+                        strides=[2, 2], auto_pad=auto_pad)
+    check_converter(model, {"x": _array(rng, 1, 2, 7, 6)})

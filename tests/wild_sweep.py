@@ -24,14 +24,22 @@ FILES = sorted(WILD.rglob("*.onnx"))
 
 # Sizes of the symbolic dimensions the exporters name; any other symbol is 2.
 SIZES = {"batch": 2, "batch_size": 1, "sequence_length": 4, "total_sequence_length": 4, "past_sequence_length": 0,
-         "steps": 5}
+         "steps": 5, "past_sequence_length + sequence_length": 4}
 # Inputs whose values select what runs.
-VALUES = {"sr": np.array(16000, np.int64), "steps": np.array(3, np.int64)}
+VALUES = {"sr": np.array(16000, np.int64), "steps": np.array(3, np.int64), "use_cache_branch": np.array([True])}
 # More runs of a file (by its path in tests/wild without suffix) with other sizes or values.
 VARIANTS = {
     "onnxscript/sample_rate_switch": [{"values": {"sr": np.array(8000, np.int64)}}],
     # Past 32 tokens Phi-3's LongRoPE If takes its long-factor branch.
     "genai/phi3-longrope-fp32/model": [{"sizes": {"sequence_length": 40, "total_sequence_length": 40}}],
+    # A step of generation: one new token after three.
+    "optimum/gpt2/model": [{"sizes": {"past_sequence_length": 3, "sequence_length": 1,
+                                      "past_sequence_length + sequence_length": 4}}],
+    # The merged decoders' other branch: without the cache (and so with no past).
+    "optimum/t5/decoder_model_merged": [{"values": {"use_cache_branch": np.array([False])},
+                                         "sizes": {"past_decoder_sequence_length": 0}}],
+    "optimum/whisper/decoder_model_merged": [{"values": {"use_cache_branch": np.array([False])},
+                                              "sizes": {"past_decoder_sequence_length": 0}}],
 }
 
 _NUMPY = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32,

@@ -1,5 +1,5 @@
 """Element-wise activations and functions onnx2torch lacks (Gelu, Mish, Swish, ThresholdedRelu,
-Shrink, the hyperbolic functions) and Hardmax."""
+Shrink, the hyperbolic functions), Hardmax, and Selu with any alpha and gamma."""
 
 from __future__ import annotations
 
@@ -148,3 +148,22 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
 @register("Hardmax", 13)
 def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxHardmax(node.attributes.get("axis", -1), flatten=False))
+
+
+class OnnxSelu(nn.Module, OnnxToTorchModule):
+    """Selu with any alpha and gamma (onnx2torch's module accepts only torch's constants)."""
+
+    def __init__(self, alpha: float, gamma: float) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.gamma = gamma
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gamma * torch.where(x > 0, x, self.alpha * torch.expm1(x))
+
+
+@register("Selu", 1, 6, 22)
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    attributes = node.attributes
+    return converted(node, OnnxSelu(attributes.get("alpha", 1.67326319217681884765625),
+                                    attributes.get("gamma", 1.05070102214813232421875)))

@@ -49,7 +49,6 @@ ALIASES: dict[str, tuple[int, tuple[int, ...]]] = {
     "MaxPool": (12, (22,)),
     "RoiAlign": (16, (22,)),
     "Round": (11, (22,)),
-    "Selu": (6, (22,)),
     "Shape": (15, (19, 21, 23, 24, 25)),
     "Softplus": (1, (22,)),
     "Softsign": (1, (22,)),
