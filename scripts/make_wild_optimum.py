@@ -15,13 +15,13 @@ Usage: python scripts/make_wild_optimum.py [--out DIR] [--only NAME ...] [--keep
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from wild_corpus import arguments, finish, write_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "tests" / "wild" / "optimum"
@@ -54,31 +54,6 @@ def _models():
                        decoder_start_token_id=3, bos_token_id=1, eos_token_id=2, pad_token_id=2,
                        begin_suppress_tokens=None, suppress_tokens=None)),
     ]
-
-
-def write_tokenizer(folder: Path, vocab_size: int) -> None:
-    """A word-level tokenizer whose vocabulary has exactly vocab_size entries."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    special = ["<pad>", "<s>", "</s>", "<unk>"]
-    vocab = {tok: i for i, tok in enumerate(special)}
-    for i in range(len(special), vocab_size):
-        vocab[f"w{i}"] = i
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "model_max_length": 128,
-        "clean_up_tokenization_spaces": False,
-    }, indent=2) + "\n")
-    (folder / "special_tokens_map.json").write_text(json.dumps({
-        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-    }, indent=2) + "\n")
 
 
 def write_hf_folder(folder: Path, task: str, config, seed: int) -> None:
@@ -119,11 +94,7 @@ def export(hf_folder: Path, out: Path, task: str, config) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--only", nargs="*", help="names to build (default: all)")
-    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary folder and print it")
-    args = parser.parse_args()
+    args = arguments(__doc__, DEFAULT_OUT)
 
     # optimum's decoder merge names the initializers the two decoders share while walking Python
     # sets of names, whose order follows the string hash seed: fix the seed, or the merged files
@@ -181,15 +152,7 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"{len(written)} files written; {args.out} holds {total:,} bytes")
-    if total > SIZE_LIMIT:
-        print(f"ERROR: {args.out} is over {SIZE_LIMIT:,} bytes", file=sys.stderr)
-        return 1
-    if failures:
-        print(f"ERROR: the exporter failed for {', '.join(failures)}", file=sys.stderr)
-        return 1
-    return 0
+    return finish(args.out, written, failures, SIZE_LIMIT, "exporter")
 
 
 if __name__ == "__main__":
