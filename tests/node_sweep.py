@@ -270,9 +270,12 @@ class DownConverted:
     opset: int
 
 
-def down_converted(cases: list, opsets: Iterable[int] = OLDER_OPSETS) -> tuple[list[DownConverted], dict[int, int]]:
-    """Every case onnx.version_converter converts down to each of ``opsets`` below the case's own;
-    and per opset, how many it was tried on."""
+def down_converted(
+    cases: list, opsets: Iterable[int] = OLDER_OPSETS, only: set[str] | None = None
+) -> tuple[list[DownConverted], dict[int, int]]:
+    """Every case onnx.version_converter converts down to each of ``opsets`` below the case's own
+    (with ``only``, just those named ``<case>@opset<N>`` there); and per opset, how many it was
+    tried on."""
     from onnx import version_converter
 
     converted, tried = [], {opset: 0 for opset in opsets}
@@ -281,7 +284,7 @@ def down_converted(cases: list, opsets: Iterable[int] = OLDER_OPSETS) -> tuple[l
         for case in cases:
             own = next((o.version for o in case.model.opset_import if o.domain in ("", "ai.onnx")), 0)
             for opset in opsets:
-                if opset >= own:
+                if opset >= own or (only is not None and f"{case.name}@opset{opset}" not in only):
                     continue
                 tried[opset] += 1
                 try:
