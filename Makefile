@@ -46,7 +46,7 @@ help:
 	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
 	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
 	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
-	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, onnxscript, the TorchScript exporter)"
+	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, spox, onnxscript, the TorchScript exporter)"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
@@ -184,32 +184,24 @@ lock: venv
 	$(foreach platform,$(LOCK_PLATFORMS),$(UV_COMPILE) --python-platform $(platform)-manylinux_2_28 \
 	  pyproject.toml requirements/dev.in --extra test -o requirements/lock-$(platform).txt &&) true
 	$(UV_COMPILE) --no-deps requirements/onnx-oldest.in -o $(LOCK_ONNX_OLDEST)
-	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 requirements/wild-genai.in -o $(WILD_GENAI_LOCK)
-	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 requirements/wild-optimum.in -o $(WILD_OPTIMUM_LOCK)
+	$(foreach tool,$(WILD_TOOLS),$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 \
+	  requirements/wild-$(tool).in -o requirements/lock-wild-$(tool).txt &&) true
 	@git diff --stat -- requirements/ 2>/dev/null || true
 
-# ONNX files made by other tools (tests/wild/README.md): onnxruntime-genai's builder and optimum run
-# in locked environments of their own; onnxscript and the TorchScript exporter come from the main lock.
-WILD_GENAI_LOCK := requirements/lock-wild-genai.txt
-WILD_GENAI_VENV := .cache/wild-genai-venv
-WILD_OPTIMUM_LOCK := requirements/lock-wild-optimum.txt
-WILD_OPTIMUM_VENV := .cache/wild-optimum-venv
+# ONNX files made by other tools (tests/wild/README.md): onnxruntime-genai's builder, optimum and spox
+# run in locked environments of their own; onnxscript and the TorchScript exporter come from the main lock.
+# Each runs scripts/make_wild_<tool>.py in .cache/wild-<tool>-venv, from requirements/lock-wild-<tool>.txt.
+WILD_TOOLS := genai optimum spox
 
-$(WILD_GENAI_VENV)/.deps-installed: $(WILD_GENAI_LOCK)
-	rm -rf $(WILD_GENAI_VENV)
-	$(PYTHON) -m venv $(WILD_GENAI_VENV)
-	$(WILD_GENAI_VENV)/bin/pip install -q --require-hashes --no-deps -r $(WILD_GENAI_LOCK)
+# Each tool's environment, built anew when its lock changes.
+.cache/wild-%-venv/.deps-installed: requirements/lock-wild-%.txt
+	rm -rf $(@D)
+	$(PYTHON) -m venv $(@D)
+	$(@D)/bin/pip install -q --require-hashes --no-deps -r $<
 	touch $@
 
-$(WILD_OPTIMUM_VENV)/.deps-installed: $(WILD_OPTIMUM_LOCK)
-	rm -rf $(WILD_OPTIMUM_VENV)
-	$(PYTHON) -m venv $(WILD_OPTIMUM_VENV)
-	$(WILD_OPTIMUM_VENV)/bin/pip install -q --require-hashes --no-deps -r $(WILD_OPTIMUM_LOCK)
-	touch $@
-
-wild-corpus: python-package $(WILD_GENAI_VENV)/.deps-installed $(WILD_OPTIMUM_VENV)/.deps-installed
-	$(WILD_GENAI_VENV)/bin/python scripts/make_wild_genai.py
-	$(WILD_OPTIMUM_VENV)/bin/python scripts/make_wild_optimum.py
+wild-corpus: python-package $(foreach tool,$(WILD_TOOLS),.cache/wild-$(tool)-venv/.deps-installed)
+	$(foreach tool,$(WILD_TOOLS),.cache/wild-$(tool)-venv/bin/python scripts/make_wild_$(tool).py &&) true
 	$(PY) scripts/make_wild_onnxscript.py
 	$(PY) scripts/make_wild_old_opsets.py
 

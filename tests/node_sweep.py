@@ -35,7 +35,7 @@ from onnx import numpy_helper
 import onnx_weightless as ow
 from onnx_weightless._converters.registry import opsets_of
 from onnx_weightless._value_inputs import value_uses
-from conftest import flat_outputs, state_signature
+from conftest import state_signature
 
 __all__ = ["OLDER_OPSETS", "CaseResult", "DownConverted", "collect", "down_converted", "run_case", "sweep"]
 
@@ -90,15 +90,45 @@ def _operator(case, siblings: dict[str, str]) -> str:
     return nodes[0].op_type if len(nodes) == 1 else siblings.get(case.name, case.name.removeprefix("test_"))
 
 
-def _to_torch(value) -> torch.Tensor | None:
+class _Unheld:
+    """A value torch cannot hold (strings, maps, float8 and other exotic element types)."""
+
+
+UNHELD = _Unheld()
+
+
+def _to_torch(value):
+    """A tensor; a sequence as a list of them; an empty optional as None; else UNHELD."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        items = [_to_torch(item) for item in value]
+        return UNHELD if any(item is UNHELD or item is None for item in items) else items
     if isinstance(value, onnx.TensorProto):
         value = numpy_helper.to_array(value)
     if isinstance(value, np.generic):
         value = np.asarray(value)
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.dtype.name not in _NUMPY_DTYPES:
-        return None
+        return UNHELD
     return torch.from_numpy(np.array(value, copy=True, order="C"))  # ascontiguousarray would make 0-d 1-d
 
+
+def _held(values: list) -> bool:
+    return all(value is not UNHELD for value in values)
+
+
+def _outputs(result, count: int) -> list:
+    """A module's outputs as a list: it returns one value (a tensor, a list for a sequence, None
+    for an empty optional) when the graph has one output, else a tuple."""
+    return [result] if count == 1 else list(result)
+
+
+def _clone(value):
+    return [_clone(item) for item in value] if isinstance(value, list) else value.clone() if value is not None else None
+
+
+#: Operators drawing random numbers: their values are never compared (ONNX leaves them to the runtime).
+RANDOM_OPS = frozenset({"Bernoulli", "Multinomial", "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike"})
 
 _NUMPY_DTYPES = {"bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16", "float32", "float64"}
 
@@ -108,29 +138,48 @@ def _compare_values(got: list, expected: list, rtol: float, atol: float) -> str:
     if len(got) != len(expected):
         return f"{len(got)} outputs, expected {len(expected)}"
     for index, (ours, theirs) in enumerate(zip(got, expected)):
-        reference = _to_torch(theirs)
-        if reference is None:
-            return f"output {index}: expected value of a type torch cannot hold"
-        if not isinstance(ours, torch.Tensor):
-            return f"output {index}: got {type(ours).__name__}"
-        if tuple(ours.shape) != tuple(reference.shape) or ours.dtype != reference.dtype:
-            return f"output {index}: got {ours.dtype}{list(ours.shape)}, expected {reference.dtype}{list(reference.shape)}"
-        a, b = ours.numpy().astype(np.float64), reference.numpy().astype(np.float64)
-        if not np.allclose(a, b, rtol=max(rtol, 1e-5), atol=max(atol, 1e-6), equal_nan=True):
-            worst = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
-            return f"output {index}: values differ (max abs diff {worst:.3g})"
+        difference = _compare_value(ours, _to_torch(theirs), rtol, atol)
+        if difference:
+            return f"output {index}: {difference}"
     return ""
 
 
-def _meta_inputs(model: onnx.ModelProto, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+def _compare_value(ours, reference, rtol: float, atol: float) -> str:
+    if reference is UNHELD:
+        return "expected value of a type torch cannot hold"
+    if reference is None or isinstance(reference, list):
+        if reference is None:
+            return "" if ours is None else f"got {type(ours).__name__}, expected an empty optional"
+        if not isinstance(ours, list) or len(ours) != len(reference):
+            return f"got {type(ours).__name__}{f' of {len(ours)}' if isinstance(ours, list) else ''}, expected a sequence of {len(reference)}"
+        return next((f"[{i}] {d}" for i, d in ((i, _compare_value(o, r, rtol, atol)) for i, (o, r) in enumerate(zip(ours, reference))) if d), "")
+    if not isinstance(ours, torch.Tensor):
+        return f"got {type(ours).__name__}"
+    if tuple(ours.shape) != tuple(reference.shape) or ours.dtype != reference.dtype:
+        return f"got {ours.dtype}{list(ours.shape)}, expected {reference.dtype}{list(reference.shape)}"
+    a, b = ours.numpy().astype(np.float64), reference.numpy().astype(np.float64)
+    if not np.allclose(a, b, rtol=max(rtol, 1e-5), atol=max(atol, 1e-6), equal_nan=True):
+        worst = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
+        return f"values differ (max abs diff {worst:.3g})"
+    return ""
+
+
+def _meta(value):
+    if isinstance(value, list):
+        return [_meta(item) for item in value]
+    return value if value is None else torch.empty(value.shape, dtype=value.dtype, device="meta")
+
+
+def _meta_inputs(model: onnx.ModelProto, inputs: list) -> list:
     read_as_values = value_uses(model.graph, opsets_of(model))
     initializers = {i.name for i in model.graph.initializer}
     names = [v.name for v in model.graph.input if v.name not in initializers]
-    return [t if name in read_as_values else torch.empty(t.shape, dtype=t.dtype, device="meta") for name, t in zip(names, inputs)]
+    return [t if name in read_as_values else _meta(t) for name, t in zip(names, inputs)]
 
 
 def _shapes(values: Iterable) -> list:
-    return [(tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else type(v).__name__ for v in values]
+    return [(tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else _shapes(v) if isinstance(v, list) else type(v).__name__
+            for v in values]
 
 
 def _model_digest(model: onnx.ModelProto) -> str:
@@ -158,7 +207,9 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
     result = CaseResult(case.name, _operator(case, siblings), opset, _model_digest(model), _data_digest(case.data_sets[0]))
     inputs_raw, expected = case.data_sets[0]
     inputs = [_to_torch(v) for v in inputs_raw]
-    runnable = all(t is not None for t in inputs)
+    runnable = _held(inputs)
+    count = len(expected)
+    comparable = runnable and not any(node.op_type in RANDOM_OPS for node in model.graph.node)
 
     try:
         onnx2torch.convert(_copy(model))
@@ -169,11 +220,11 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
     try:
         other = onnx2fx.convert(_copy(model))
         result.onnx2fx = True
-        if runnable:
+        if comparable:
             torch.manual_seed(0)
             with torch.no_grad():
                 result.onnx2fx_values = not _compare_values(
-                    flat_outputs(other(*[t.clone() for t in inputs])), list(expected), case.rtol, case.atol)
+                    _outputs(other(*[_clone(t) for t in inputs]), count), list(expected), case.rtol, case.atol)
     except Exception:  # noqa: BLE001 - recording what onnx2fx does, whatever it raises
         pass
 
@@ -200,11 +251,13 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
     if real is not None:
         if not runnable:
             result.values_note = "inputs of a type torch cannot hold"
+        elif not comparable:
+            result.values_note = "random: values not compared"
         else:
             try:
                 torch.manual_seed(0)  # random ops (training-mode Dropout) give the same values every sweep
                 with torch.no_grad():
-                    got = flat_outputs(real(*[t.clone() for t in inputs]))
+                    got = _outputs(real(*[_clone(t) for t in inputs]), count)
                 difference = _compare_values(got, list(expected), case.rtol, case.atol)
                 result.values = not difference
                 result.values_note = difference
@@ -218,9 +271,9 @@ def run_case(case, siblings: dict[str, str]) -> CaseResult:
             module = ow.convert(_copy(model), size_threshold=0)
         except Exception as error:  # noqa: BLE001
             result.notes.append(f"opaque load failed: {_first_line(error)}")
-    if module is not None and runnable and all(r is not None for r in reference):
+    if module is not None and runnable and _held(reference):
         try:
-            meta = flat_outputs(ow.meta_forward(module, *_meta_inputs(model, inputs)))
+            meta = _outputs(ow.meta_forward(module, *_meta_inputs(model, inputs)), count)
             ok = _shapes(meta) == _shapes(reference)
             note = "" if ok else f"got {_shapes(meta)}, expected {_shapes(reference)}"
         except Exception as error:  # noqa: BLE001

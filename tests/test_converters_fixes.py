@@ -117,6 +117,8 @@ def test_nonzero_of_a_graph_input():
     # Given real, the input NonZero reads gives the true shape in a meta forward.
     meta = ow.meta_forward(ow.convert(model, strict=True), torch.from_numpy(x))
     assert meta.shape == (2, 4) and meta.dtype == torch.int64
+    with pytest.raises(ow.ValueNeededError, match="NonZero's output size depends on its input's values"):
+        ow.meta_forward(ow.convert(model, strict=True), torch.empty(2, 3, dtype=torch.bool, device="meta"))
 
 
 def test_onnx2torch_nonzero_is_count_by_rank():

@@ -24,7 +24,7 @@ from ._converters import lookup
 from ._converters.registry import normalize_domain
 from ._errors import FormatError, UnsupportedOperatorError
 from ._graph_module import graph_module
-from ._graphs import walk_graphs
+from ._graphs import constants_as_tensors, walk_graphs
 from ._progress import Progress
 from ._session import Conversion
 from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
@@ -150,6 +150,10 @@ def _unsupported(graph: GraphProto, opsets: Mapping[str, int]) -> dict[str, list
     return unsupported
 
 
+def _takes_varargs(module: nn.Module) -> bool:
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in inspect.signature(module.forward).parameters.values())
+
+
 def _build_graph(
     graph_proto: GraphProto,
     conversion: Conversion,
@@ -162,6 +166,7 @@ def _build_graph(
     kept_inputs = [value for value in graph_proto.input if value.name not in initializer_names]
     del graph_proto.input[:]
     graph_proto.input.extend(kept_inputs)
+    constants_as_tensors(graph_proto)
     onnx_graph = _adapter.OnnxGraph(graph_proto)
     records = {
         name: lookup(node.domain, node.operation_type, opsets[normalize_domain(node.domain)])
@@ -231,8 +236,8 @@ def _build_graph(
         root.add_module(module_name, torch_module)
         args = [value(input_name) for input_name in mapping.inputs]
         kwargs = {}
-        if None in args:
-            # Skipped optional inputs: pass the rest by keyword.
+        if None in args and not _takes_varargs(torch_module):
+            # Skipped optional inputs: pass the rest by keyword (a module taking *inputs gets None).
             first = args.index(None)
             parameters = tuple(inspect.signature(torch_module.forward).parameters)[first : len(args)]
             kwargs = {key: arg for key, arg in zip(parameters, args[first:]) if arg is not None}

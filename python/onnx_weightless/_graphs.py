@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from onnx import AttributeProto, GraphProto, NodeProto
+import numpy as np
+from onnx import AttributeProto, GraphProto, NodeProto, helper, numpy_helper
 
-__all__ = ["node_subgraphs", "outer_names", "walk_graphs"]
+__all__ = ["INLINEINLINE_CONSTANT_FORMS", "constants_as_tensors", "node_subgraphs", "outer_names", "walk_graphs"]
+
+#: Constant's scalar and list attributes, and the tensor each stands for.
+INLINE_CONSTANT_FORMS = {"value_int": np.int64, "value_ints": np.int64, "value_float": np.float32, "value_floats": np.float32}
 
 
 def node_subgraphs(node: NodeProto) -> Iterator[GraphProto]:
@@ -45,3 +49,20 @@ def outer_names(graph: GraphProto) -> list[str]:
         defined.update(output for output in node.output if output)
     found.update((value.name, None) for value in graph.output if value.name not in defined)
     return list(found)
+
+
+def constants_as_tensors(graph: GraphProto) -> None:
+    """Rewrites, in place, each Constant node of ``graph`` (not of its subgraphs) given as
+    ``value_int(s)``/``value_float(s)`` as the same constant given as a ``value`` tensor: onnx2torch's
+    converters read a constant input as a tensor (``axes.tolist()``) whatever form it has."""
+    for node in graph.node:
+        if node.op_type != "Constant" or node.domain not in ("", "ai.onnx") or len(node.attribute) != 1:
+            continue
+        (attribute,) = node.attribute
+        dtype = INLINE_CONSTANT_FORMS.get(attribute.name)
+        if dtype is None:
+            continue
+        tensor = numpy_helper.from_array(np.asarray(helper.get_attribute_value(attribute), dtype=dtype))
+        del node.attribute[:]
+        node.attribute.append(AttributeProto(name="value", type=AttributeProto.TENSOR, t=tensor))
+

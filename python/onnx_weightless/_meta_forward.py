@@ -19,6 +19,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from ._builder import ONNX_INPUT
 from ._converters import lookup
 from ._converters.control_flow import OnnxIf, OnnxLoop, OnnxScan, OnnxTakenBranch
+from ._converters.sequences import OnnxSequenceMap
 from ._errors import ValueNeededError
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
@@ -88,7 +89,7 @@ class _MetaInterpreter(fx.Interpreter):
             return self._run_if(module, *args)
         if isinstance(module, OnnxLoop):
             return _one_or_tuple(module.iterate(args, _run_body, self._reader(module)))
-        if isinstance(module, OnnxScan):
+        if isinstance(module, (OnnxScan, OnnxSequenceMap)):
             return _one_or_tuple(module.iterate(args, _run_body))
         if _shape_only(module):
             # It reads sizes only: give it a data-free CPU stand-in so the shape stays real.

@@ -26,7 +26,7 @@ from . import _adapter, _core
 from ._converters import OpRecord, lookup
 from ._converters.registry import normalize_domain, opsets_of
 from ._errors import ConversionError, ExternalDataError, MissingWeightsError, WeightlessError
-from ._graphs import walk_graphs
+from ._graphs import INLINE_CONSTANT_FORMS, walk_graphs
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 from ._opaque import opaque_converter
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
@@ -209,6 +209,7 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
     uses = value_uses(graph, opsets)
     initializers: dict[str, TensorProto] = {}
     constants: dict[str, TensorProto] = {}
+    inline: set[str] = set()  # Constants given as value_int(s)/value_float(s): their data is the node's
     for held in walk_graphs(graph):  # subgraphs included: names are unique across them
         initializers.update((init.name, init) for init in held.initializer)
         for node in held.node:
@@ -216,6 +217,8 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
                 for attribute in node.attribute:
                     if attribute.name == "value" and attribute.HasField("t"):
                         constants[node.output[0]] = attribute.t
+                    elif attribute.name in INLINE_CONSTANT_FORMS:
+                        inline.add(node.output[0])
     value_initializers = set()
     value_constants = set()
     readers = set()
@@ -227,6 +230,10 @@ def _plan(model: ModelProto, resolver: TensorResolver, with_weights: bool) -> Co
             proto = constants[name]
             value_constants.add(name)
             readers.update(use.node_output for use in users)
+        elif name in inline:
+            value_constants.add(name)
+            readers.update(use.node_output for use in users)
+            continue
         else:
             continue
         state, reason = resolver.available(proto)

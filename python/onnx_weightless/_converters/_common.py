@@ -23,6 +23,7 @@ __all__ = [
     "converted",
     "element_type",
     "given",
+    "known_rank",
     "normalize",
     "onnx2torch_convert",
     "pads_per_axis",
@@ -66,6 +67,16 @@ def element_type(name: str, graph: OnnxGraph) -> int | None:
     info = graph.value_info.get(name)
     if info is not None and info.type.HasField("tensor_type") and info.type.tensor_type.elem_type:
         return info.type.tensor_type.elem_type
+    return None
+
+
+def known_rank(name: str, graph: OnnxGraph) -> int | None:
+    """The rank of value ``name``, when its initializer or shape inference records it."""
+    if name in graph.initializers:
+        return len(graph.initializers[name].proto.dims)
+    info = graph.value_info.get(name)
+    if info is not None and info.type.HasField("tensor_type") and info.type.tensor_type.HasField("shape"):
+        return len(info.type.tensor_type.shape.dim)
     return None
 
 

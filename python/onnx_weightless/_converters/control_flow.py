@@ -24,7 +24,7 @@ from .._dtypes import torch_dtype
 from .._graphs import outer_names
 from .registry import register
 
-__all__ = ["OnnxIf", "OnnxLoop", "OnnxScan", "OnnxTakenBranch"]
+__all__ = ["OnnxIf", "OnnxLoop", "OnnxScan", "OnnxScan8", "OnnxTakenBranch", "RunBody", "body_graphs", "call_body", "outputs_of"]
 
 #: How a body is run (a GraphModule and its inputs), and how a tensor read as a value (a trip
 #: count, a condition, named by the string) is had.
@@ -32,7 +32,7 @@ RunBody = Callable[[fx.GraphModule, Sequence[Any]], Any]
 Read = Callable[[torch.Tensor, str], torch.Tensor]
 
 
-def _call(body: fx.GraphModule, inputs: Sequence[Any]) -> Any:
+def call_body(body: fx.GraphModule, inputs: Sequence[Any]) -> Any:
     return body(*inputs)
 
 
@@ -40,8 +40,9 @@ def _read(value: torch.Tensor, what: str) -> torch.Tensor:
     return value
 
 
-def _as_tuple(result: Any) -> tuple[Any, ...]:
-    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+def outputs_of(result: Any) -> tuple[Any, ...]:
+    """A body's outputs: a tuple when it has several, else its one value (a list is one sequence)."""
+    return result if isinstance(result, tuple) else (result,)
 
 
 def _picks(names: Sequence[str], among: Sequence[str]) -> tuple[int, ...]:
@@ -83,13 +84,13 @@ class OnnxTakenBranch(nn.Module):
         return self.branch(*outer)
 
 
-def _graphs(node: OnnxNode) -> dict[str, GraphProto]:
+def body_graphs(node: OnnxNode) -> dict[str, GraphProto]:
     return {attribute.name: attribute.g for attribute in node.proto.attribute if attribute.type == AttributeProto.GRAPH}
 
 
 @register("If", 1, 11, 13, 16, 19, 21, 23, 24, 25, value_inputs=(0,), subgraphs=True)
 def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
-    bodies = _graphs(node)
+    bodies = body_graphs(node)
     then_body, else_body = bodies["then_branch"], bodies["else_branch"]
     then_outer, else_outer = outer_names(then_body), outer_names(else_body)
     outputs = tuple(node.output_values)
@@ -133,7 +134,7 @@ class OnnxLoop(nn.Module):
         #: (what a loop of no iteration stacks to).
         self.scan_outputs = tuple(scan_outputs)
 
-    def iterate(self, inputs: Sequence[Any], run: RunBody = _call, read: Read = _read) -> tuple[Any, ...]:
+    def iterate(self, inputs: Sequence[Any], run: RunBody = call_body, read: Read = _read) -> tuple[Any, ...]:
         """The loop's outputs; ``run`` runs the body, ``read`` gives the value of a trip count or
         condition (meta_forward's refuses meta ones)."""
         rest = list(inputs)
@@ -147,7 +148,7 @@ class OnnxLoop(nn.Module):
         scans: list[list[Any]] = [[] for _ in self.scan_outputs]
         iteration = 0
         while going and (limit is None or iteration < limit):
-            outputs = _as_tuple(run(self.body, [torch.tensor(iteration, dtype=torch.int64), condition_in, *carried, *outer]))
+            outputs = outputs_of(run(self.body, [torch.tensor(iteration, dtype=torch.int64), condition_in, *carried, *outer]))
             condition_in = outputs[0]
             carried = list(outputs[1 : 1 + self.carried])
             for collected, value in zip(scans, outputs[1 + self.carried :]):
@@ -192,7 +193,7 @@ class OnnxScan(nn.Module):
         self.output_axes = tuple(output_axes)
         self.output_reversed = tuple(output_reversed)
 
-    def iterate(self, inputs: Sequence[Any], run: RunBody = _call) -> tuple[Any, ...]:
+    def iterate(self, inputs: Sequence[Any], run: RunBody = call_body) -> tuple[Any, ...]:
         scanned = len(self.input_axes)
         states = list(inputs[: self.states])
         sequences = inputs[self.states : self.states + scanned]
@@ -208,7 +209,7 @@ class OnnxScan(nn.Module):
                 sequence.select(axis, length - 1 - step if reverse else step)
                 for sequence, axis, reverse in zip(sequences, axes, self.input_reversed)
             ]
-            outputs = _as_tuple(run(self.body, [*states, *slices, *outer]))
+            outputs = outputs_of(run(self.body, [*states, *slices, *outer]))
             states = list(outputs[: self.states])
             for values, value in zip(collected, outputs[self.states :]):
                 values.append(value)
@@ -225,6 +226,22 @@ class OnnxScan(nn.Module):
         return results[0] if len(results) == 1 else results
 
 
+class OnnxScan8(OnnxScan):
+    """ONNX Scan-8: every input and output has a batch axis first; each batch element is scanned
+    along the axis after it, as Scan 9 scans along axis 0. ``sequence_lens``, when given, must be
+    the full length for every element (shorter sequences are not supported)."""
+
+    def iterate(self, inputs: Sequence[Any], run: RunBody = call_body) -> tuple[Any, ...]:
+        lengths, rest = inputs[0], list(inputs[1:])
+        batched = rest[: self.states + len(self.input_axes)]
+        outer = rest[len(batched) :]
+        full = batched[self.states].shape[1]
+        if lengths is not None and bool((lengths.reshape(-1) != full).any()):
+            raise NotImplementedError(f"Scan-8 with sequence_lens {lengths.tolist()} shorter than the scanned length {full}")
+        per_element = [super(OnnxScan8, self).iterate([value[b] for value in batched] + outer, run) for b in range(batched[0].shape[0])]
+        return tuple(torch.stack(values) for values in zip(*per_element))
+
+
 def _declared(value: Any) -> tuple[torch.dtype, tuple[int, ...] | None]:
     tensor_type = value.type.tensor_type
     dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
@@ -234,7 +251,7 @@ def _declared(value: Any) -> tuple[torch.dtype, tuple[int, ...] | None]:
 
 @register("Loop", 1, 11, 13, 16, 19, 21, 23, 24, 25, value_inputs=(0, 1), subgraphs=True, subgraph_value_outputs=(0,))
 def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
-    body = _graphs(node)["body"]
+    body = body_graphs(node)["body"]
     outer = outer_names(body)
     names = list(node.input_values) + [""] * max(0, 2 - len(node.input_values))
     trip_count, condition, initial = names[0], names[1], names[2:]
@@ -246,7 +263,7 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
 
 @register("Scan", 9, 11, 16, 19, 21, 23, 24, 25, subgraphs=True)
 def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
-    body = _graphs(node)["body"]
+    body = body_graphs(node)["body"]
     scanned = node.attributes["num_scan_inputs"]
     states = len(node.input_values) - scanned
     produced = len(body.output) - states
@@ -259,5 +276,17 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
         attributes.get("scan_output_axes", [0] * produced),
         [bool(d) for d in attributes.get("scan_output_directions", [0] * produced)],
     )
+    inputs = (*node.input_values, *outer_names(body))
+    return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))
+
+
+@register("Scan", 8, value_inputs=(0,), subgraphs=True)
+def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
+    body = body_graphs(node)["body"]
+    scanned = node.attributes["num_scan_inputs"]
+    states = len(node.input_values) - 1 - scanned
+    directions = [bool(d) for d in node.attributes.get("directions", [0] * scanned)]
+    produced = len(body.output) - states
+    module = OnnxScan8(subgraphs.build(body, outer_names(body)), states, [0] * scanned, directions, [0] * produced, [False] * produced)
     inputs = (*node.input_values, *outer_names(body))
     return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))

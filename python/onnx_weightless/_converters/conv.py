@@ -15,7 +15,7 @@ from onnx2torch.onnx_node import OnnxNode
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted, onnx2torch_convert, pads_per_axis, split_total_pad
+from ._common import converted, known_rank, onnx2torch_convert, pads_per_axis, split_total_pad
 from .registry import register
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -85,12 +85,9 @@ def _spatial_rank(node: OnnxNode, graph: OnnxGraph) -> int:
     attributes = node.attributes
     if "kernel_shape" in attributes:
         return len(attributes["kernel_shape"])
-    weight = node.input_values[1]
-    if weight in graph.initializers:
-        return len(graph.initializers[weight].proto.dims) - 2
-    info = graph.value_info.get(weight)
-    if info is not None and info.type.tensor_type.HasField("shape"):
-        return len(info.type.tensor_type.shape.dim) - 2
+    rank = known_rank(node.input_values[1], graph)
+    if rank is not None:
+        return rank - 2
     return len(attributes.get("pads", [])) // 2
 
 

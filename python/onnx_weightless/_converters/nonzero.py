@@ -12,12 +12,15 @@ from onnx2torch.node_converters.nonzero import OnnxNonZero
 from onnx2torch.onnx_node import OnnxNode
 
 from .._adapter import OnnxGraph, OperationConverterResult
+from .._errors import ValueNeededError
 from ._common import converted
 from .registry import register
 
 
 class OnnxNonZeroTransposed(OnnxNonZero):
     def forward(self, input_tensor: torch.Tensor) -> torch.Tensor:
+        if input_tensor.device.type == "meta":
+            raise ValueNeededError("NonZero's output size depends on its input's values: pass that input as a real tensor")
         return super().forward(input_tensor).transpose(0, 1)
 
 
