@@ -18,8 +18,7 @@ import spox
 import spox.opset.ai.onnx.v21 as op
 from spox import Tensor, Var, argument, build
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wild_corpus import finish  # noqa: E402
+from wild_corpus import finish
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "wild" / "spox"
 HIDDEN = 32

@@ -40,6 +40,8 @@ VARIANTS = {
                                          "sizes": {"past_decoder_sequence_length": 0}}],
     "optimum/whisper/decoder_model_merged": [{"values": {"use_cache_branch": np.array([False])},
                                               "sizes": {"past_decoder_sequence_length": 0}}],
+    # The imputer given NaNs to replace.
+    "skl2onnx/simple_imputer": [{"values": {"X": np.array([[np.nan, 1.0, np.nan, 0.5], [0.25, np.nan, -1.0, np.nan]], np.float32)}}],
 }
 
 _NUMPY = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32,
