@@ -46,7 +46,7 @@ help:
 	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
 	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
 	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
-	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, spox, skl2onnx, onnxscript, the TorchScript exporter)"
+	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, spox, skl2onnx, tf2onnx, paddle2onnx, onnxscript, the TorchScript exporter)"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
@@ -188,10 +188,10 @@ lock: venv
 	  requirements/wild-$(tool).in -o requirements/lock-wild-$(tool).txt &&) true
 	@git diff --stat -- requirements/ 2>/dev/null || true
 
-# ONNX files made by other tools (tests/wild/README.md): onnxruntime-genai's builder, optimum, spox and
-# skl2onnx run in locked environments of their own; onnxscript and the TorchScript exporter come from the main lock.
+# ONNX files made by other tools (tests/wild/README.md): onnxruntime-genai's builder, optimum, spox,
+# skl2onnx, tf2onnx and paddle2onnx run in locked environments of their own; onnxscript and the TorchScript exporter come from the main lock.
 # Each runs scripts/make_wild_<tool>.py in .cache/wild-<tool>-venv, from requirements/lock-wild-<tool>.txt.
-WILD_TOOLS := genai optimum spox skl2onnx
+WILD_TOOLS := genai optimum spox skl2onnx tf2onnx paddle2onnx
 
 # Each tool's environment, built anew when its lock changes.
 .cache/wild-%-venv/.deps-installed: requirements/lock-wild-%.txt

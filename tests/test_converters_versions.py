@@ -533,3 +533,32 @@ def test_range_27_rejects_stash_type():
     model = _model("Range", {}, constants, 27, out_type=TensorProto.FLOAT16, stash_type=TensorProto.FLOAT16)
     with conversion_refused("Range-27 stash_type=FLOAT16"):
         ow.convert(model, with_weights=True)
+
+
+@pytest.mark.parametrize("opset", [11, 13, 18, 19])
+@pytest.mark.parametrize("mode, nearest_mode", [("nearest", "floor"), ("nearest", "round_prefer_ceil"), ("linear", "floor")])
+@pytest.mark.parametrize("scales", [[1, 1, 2.0, 3.0], [1, 1, 0.5, 0.75]])
+def test_resize_tf_half_pixel_for_nn(opset, mode, nearest_mode, scales, rng):
+    """Resize-11's tf_half_pixel_for_nn, x_original = (x_resized + 0.5) / scale: dropped from the
+    spec at 13, but tf2onnx writes it there (with an empty roi, which Resize-11 requires) and
+    onnxruntime computes it."""
+    x = rng.standard_normal((1, 2, 6, 8)).astype(np.float32)
+    model = _resize(x, opset, roi=[], scales=scales, mode=mode, nearest_mode=nearest_mode,
+                    coordinate_transformation_mode="tf_half_pixel_for_nn")
+    _check(model, {"x": x})
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+@pytest.mark.parametrize("scales", [[1, 1, 2.0, 3.0], [1, 1, 2.5, 1.4], [1, 1, 0.6, 0.5], [1, 1, 0.75, 1.5]])
+def test_resize_10_maps_coordinates_asymmetrically(mode, scales, rng):
+    """Resize-10 as onnxruntime computes it: input position = output position / scale; nearest
+    truncates on a growing axis and rounds up on a shrinking one."""
+    x = rng.standard_normal((1, 2, 7, 9)).astype(np.float32)
+    _check(_model("Resize", {"x": x}, {"scales": np.array(scales, np.float32)}, 10, mode=mode), {"x": x})
+
+
+def test_resize_10_refuses_cubic(rng):
+    x = rng.standard_normal((1, 1, 4, 4)).astype(np.float32)
+    with conversion_refused("Resize-10 mode='cubic'"):
+        ow.convert(_model("Resize", {"x": x}, {"scales": np.array([1, 1, 2, 2], np.float32)}, 10, mode="cubic"),
+                   with_weights=True)

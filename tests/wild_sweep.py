@@ -40,6 +40,13 @@ VARIANTS = {
                                          "sizes": {"past_decoder_sequence_length": 0}}],
     "optimum/whisper/decoder_model_merged": [{"values": {"use_cache_branch": np.array([False])},
                                               "sizes": {"past_decoder_sequence_length": 0}}],
+    # The Ifs on the input's mean (tf2onnx) and sum (paddle2onnx): the default feed's is negative.
+    "tf2onnx/cond_branches": [{"values": {"x": np.linspace(-0.5, 1.0, 16, dtype=np.float32).reshape(2, 8)}}],
+    "paddle2onnx/if_branches_opset13": [{"values": {"x": np.linspace(-0.5, 1.0, 16, dtype=np.float32).reshape(2, 8)}}],
+    # The while loops run zero times: the Loops' outputs are their initial values.
+    "tf2onnx/while_loop": [{"values": {"steps": np.array(0, np.int64)}}],
+    "tf2onnx/while_loop_opset11": [{"values": {"steps": np.array(0, np.int64)}}],
+    "paddle2onnx/while_loop_opset11": [{"values": {"steps": np.array(0, np.int64)}}],
     # The imputer given NaNs to replace.
     "skl2onnx/simple_imputer": [{"values": {"X": np.array([[np.nan, 1.0, np.nan, 0.5], [0.25, np.nan, -1.0, np.nan]], np.float32)}}],
 }

@@ -1,6 +1,7 @@
-"""Resize-11 to 19, every mode: nearest (all nearest_modes), linear and cubic (cubic_coeff_a,
-exclude_outside, antialias), every coordinate_transformation_mode (with Resize-19's
-half_pixel_symmetric, and tf_crop_and_resize's roi and extrapolation_value), and Resize-18's axes
+"""Resize-10 (as onnxruntime computes it) and Resize-11 to 19, every mode: nearest (all
+nearest_modes), linear and cubic (cubic_coeff_a, exclude_outside, antialias), every
+coordinate_transformation_mode (with Resize-19's half_pixel_symmetric, tf_crop_and_resize's roi and
+extrapolation_value, and Resize-11's tf_half_pixel_for_nn at every version), and Resize-18's axes
 and keep_aspect_ratio_policy.
 
 This deliberately overrides onnx2torch's Resize-11/13, which maps every case onto
@@ -44,6 +45,8 @@ def _source_coordinates(
         return (np.full_like(y, -0.5) if scaled_size == 1 else (y + 0.5) / scale - 0.5), None
     if mode == "half_pixel":
         return (y + 0.5) / scale - 0.5, None
+    if mode == "tf_half_pixel_for_nn":
+        return (y + 0.5) / scale, None
     if mode == "half_pixel_symmetric":
         offset = in_size / 2 * (1 - out_size / scaled_size)
         return offset + (y + 0.5) / scale - 0.5, None
@@ -150,6 +153,8 @@ class OnnxResizeSeparable(nn.Module, OnnxToTorchModule):
                 "round_prefer_ceil": fraction >= 0.5,
                 "floor": np.zeros_like(fraction, dtype=bool),
                 "ceil": fraction > 0,
+                # Resize-10 in onnxruntime: truncate when the axis grows, round up when it shrinks.
+                "resize_10": fraction > 0 if scale < 1 else np.zeros_like(fraction, dtype=bool),
             }[self.nearest_mode]
             index = np.clip(left + rounds_up, 0, in_size - 1).astype(np.int64)
             result = x.index_select(axis, torch.from_numpy(index).to(x.device))
@@ -191,8 +196,34 @@ class OnnxResizeSeparable(nn.Module, OnnxToTorchModule):
         return x
 
 
+class OnnxResize10(OnnxResizeSeparable):
+    """Resize-10, whose only inputs are the data and ``scales`` (read as values)."""
+
+    def forward(self, x: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x, None, scales, None)
+
+
+@register("Resize", 10, value_inputs=(1,))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    """Resize-10 leaves the coordinate mapping unsaid; onnxruntime (and Upsample, which it
+    replaces) maps output positions asymmetrically, x / scale. This overrides onnx2torch's, which
+    interpolates with half-pixel centres."""
+    del graph
+    mode = node.attributes.get("mode", "nearest")
+    if mode not in ("nearest", "linear"):
+        raise NotImplementedError(f"Resize-10 mode={mode!r} is not supported (one of nearest, linear)")
+    module = OnnxResize10(mode=mode, coordinate_mode="asymmetric", nearest_mode="resize_10", cubic_a=-0.75,
+                          exclude_outside=False, extrapolation_value=0.0, antialias=False, axes=None,
+                          policy="stretch")
+    return converted(node, module)
+
+
 def _resize_converter(version: int) -> Callable[[OnnxNode, OnnxGraph], OperationConverterResult]:
-    coordinate_modes = _COORDINATE_MODES + (("half_pixel_symmetric",) if version >= 19 else ())
+    # Resize-13 dropped tf_half_pixel_for_nn from the spec, but tf2onnx still writes it at opsets
+    # 13 and later (for TensorFlow's nearest resizing with half_pixel_centers) and onnxruntime
+    # still computes it: accepted at every version, as Resize-11 defines it.
+    coordinate_modes = (_COORDINATE_MODES + ("tf_half_pixel_for_nn",)
+                        + (("half_pixel_symmetric",) if version >= 19 else ()))
 
     def convert(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         del graph
