@@ -3,9 +3,9 @@
 import onnx_weightless as ow
 
 PUBLIC = {
-    "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
+    "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExportError", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
     "ModelReadError", "ModelReport", "OpaqueOp", "TENSORS_NOT_HELD", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueNeededError", "ValueShape", "WeightlessError",
-    "convert", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
+    "convert", "export", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
     "weightless_onnx_loader",
 }
 
@@ -17,7 +17,7 @@ def test_public_names():
 
 def test_error_hierarchy():
     for name in ("FormatError", "ModelReadError", "ExternalDataError", "MissingWeightsError", "UnsupportedDtypeError",
-                 "UnsupportedOperatorError", "ConversionError", "ValueNeededError"):
+                 "UnsupportedOperatorError", "ConversionError", "ValueNeededError", "ExportError"):
         assert issubclass(getattr(ow, name), ow.WeightlessError)
     assert issubclass(ow.LimitError, ow.FormatError)
     assert issubclass(ow.UnsupportedOperatorError, NotImplementedError)

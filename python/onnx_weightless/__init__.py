@@ -13,6 +13,7 @@ from ._converters import register_converter
 from ._dtypes import torch_dtype
 from ._errors import (
     ConversionError,
+    ExportError,
     ExternalDataError,
     FormatError,
     LimitError,
@@ -23,6 +24,7 @@ from ._errors import (
     ValueNeededError,
     WeightlessError,
 )
+from ._export import export
 from ._inspect import ModelReport, inspect
 from ._materialize import materialize
 from ._meta_forward import meta_forward
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConversionError",
     "DEFAULT_SIZE_THRESHOLD",
+    "ExportError",
     "ExternalDataError",
     "FormatError",
     "LimitError",
@@ -51,6 +54,7 @@ __all__ = [
     "ValueShape",
     "WeightlessError",
     "convert",
+    "export",
     "inspect",
     "load",
     "materialize",

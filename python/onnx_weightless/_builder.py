@@ -22,12 +22,16 @@ from torch import fx, nn
 from . import _adapter
 from ._converters import lookup
 from ._converters.registry import normalize_domain
+from ._dtypes import torch_dtype
 from ._errors import FormatError, UnsupportedOperatorError
 from ._graph_module import graph_module
 from ._graphs import constants_as_tensors, walk_graphs
+from ._host_values import HOST_OPS, attributes_of, host_nodes
+from ._integer_forms import INTEGER_FORMS, host_apply, host_shape, host_size, host_tensor, integer_apply
 from ._progress import Progress
 from ._session import Conversion
 from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
+from ._value_inputs import value_uses
 
 __all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph"]
 
@@ -150,6 +154,59 @@ def _unsupported(graph: GraphProto, opsets: Mapping[str, int]) -> dict[str, list
     return unsupported
 
 
+_HOST_DTYPES = {onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool"}
+
+
+def _host_dtype(value_name: str, onnx_graph: Any) -> str:
+    info = onnx_graph.value_info.get(value_name)
+    elem_type = info.type.tensor_type.elem_type if info is not None else onnx.TensorProto.INT64
+    return _HOST_DTYPES.get(elem_type, "int64")
+
+
+def _integer_attributes(node: Any, onnx_graph: Any) -> dict[str, Any]:
+    """The node's attributes as the integer forms take them: plain Python values and dtypes."""
+    attributes = attributes_of(node.proto)
+    if node.operation_type == "ConstantOfShape":
+        tensor = next((a.t for a in node.proto.attribute if a.name == "value"), None)
+        attributes.setdefault("value", 0.0)
+        attributes["dtype"] = torch_dtype(tensor.data_type if tensor is not None else onnx.TensorProto.FLOAT)
+    elif node.operation_type == "Range":
+        info = onnx_graph.value_info.get(node.output_values[0])
+        attributes["dtype"] = torch_dtype(info.type.tensor_type.elem_type if info is not None else onnx.TensorProto.INT64)
+    return attributes
+
+
+def _emit_integer_form(node: Any, onnx_graph: Any, record: Any, host: Mapping[str, Any], host_value: Any, value: Any,
+                       torch_graph: fx.Graph, nodes: dict[str, fx.Node], host_forms: dict[str, fx.Node]) -> bool:
+    """Emits ``node`` computing with Python integers, if it is a host op producing a host value or
+    an operator with an integer form reading one; returns whether it did."""
+    inputs = node.input_values
+    op_type = node.operation_type
+    output = node.output_values[0] if len(node.output_values) == 1 else None
+    if output in host and host[output] is None:
+        if op_type == "Shape" and inputs[0] not in host:
+            attributes = attributes_of(node.proto)
+            host_forms[output] = torch_graph.call_function(
+                host_shape, (value(inputs[0]), attributes.get("start"), attributes.get("end")))
+        elif op_type == "Size":
+            host_forms[output] = torch_graph.call_function(host_size, (value(inputs[0]),))
+        else:
+            arguments = tuple(host_value(name) if name else None for name in inputs)
+            host_forms[output] = torch_graph.call_function(host_apply, (op_type, attributes_of(node.proto), *arguments))
+        return True
+    if op_type not in INTEGER_FORMS or node.domain not in ("", "ai.onnx"):
+        return False
+    positions = record.traits.value_inputs
+    if not any(position < len(inputs) and inputs[position] in host for position in positions):
+        return False
+    arguments = tuple(host_value(name) if position in positions and name in host else value(name) if name else None
+                      for position, name in enumerate(inputs))
+    nodes[node.unique_name] = torch_graph.call_function(
+        integer_apply, (op_type, _integer_attributes(node, onnx_graph), *arguments))
+    nodes[node.unique_name].meta[ONNX_OUTPUTS] = tuple(node.output_values)
+    return True
+
+
 def _takes_varargs(module: nn.Module) -> bool:
     return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in inspect.signature(module.forward).parameters.values())
 
@@ -211,9 +268,26 @@ def _build_graph(
             outputs_of[key] = torch_graph.call_function(getitem, args=(produced, index))
         return outputs_of[key]
 
+    # Integer shapes (Conversion.integer_shapes): values computed as Python integers, by name.
+    host = host_nodes(graph_proto, set(value_uses(graph_proto, opsets))) if conversion.integer_shapes else {}
+    host_forms: dict[str, fx.Node] = {}  # host value -> the fx node computing its Python form
+    host_tensors: dict[str, fx.Node] = {}  # host value -> its tensor form, for operators computing with it
+
+    def host_value(value_name: str) -> Any:
+        if value_name in host_forms:
+            return host_forms[value_name]
+        if host[value_name] is None:
+            raise FormatError(f"value {value_name!r} is read before the node computing it")
+        return host[value_name]
+
     def value(value_name: str) -> fx.Node | None:
         if not value_name:  # a skipped optional input (onnx2torch would look for a node output "")
             return None
+        if value_name in host_forms:
+            if value_name not in host_tensors:
+                host_tensors[value_name] = torch_graph.call_function(
+                    host_tensor, (host_forms[value_name], _host_dtype(value_name, onnx_graph)))
+            return host_tensors[value_name]
         kind = onnx_graph.value_type(value_name)
         if kind == value_type.GRAPH_INPUT:
             return placeholders[value_name]
@@ -230,6 +304,18 @@ def _build_graph(
     for done, (name, node) in enumerate(onnx_graph.nodes.items()):
         shown.update(done)
         torch_module, mapping = conversion.run(records[name], node, onnx_graph)
+        if host and _emit_integer_form(node, onnx_graph, records[name], host, host_value, value, torch_graph, nodes, host_forms):
+            # The module and the initializers it would read are registered all the same, in its
+            # order, so that state names are those of the default conversion (materialize matches
+            # by name); the forward computes with the integer form.
+            module_name = _module_name(name, module_names)
+            root.add_module(module_name, torch_module)
+            for state_name, _ in [*torch_module.named_parameters(), *torch_module.named_buffers()]:
+                torch_graph.get_attr(f"{module_name}.{state_name}")  # kept in the GraphModule, not read
+            for input_name in mapping.inputs:
+                if input_name and onnx_graph.value_type(input_name) == value_type.GRAPH_INITIALIZER:
+                    initializer(input_name)
+            continue
         if attach_onnx_mapping:
             torch_module.onnx_mapping = mapping
         module_name = _module_name(name, module_names)

@@ -28,6 +28,7 @@ def convert(
     save_input_names: bool = False,
     attach_onnx_mapping: bool = False,
     progress: bool | None = None,
+    integer_shapes: bool = False,
 ) -> fx.GraphModule:
     """Converts an ONNX model to a ``torch.fx.GraphModule`` without its weights.
 
@@ -52,6 +53,12 @@ def convert(
     the running ones, and dropout). The result runs on meta inputs through :func:`meta_forward`. ``progress`` shows a progress
     line on stderr for conversions longer than half a second: None (the default) when stderr is a
     terminal, True always, False never.
+
+    ``integer_shapes=True`` computes shapes as Python integers: the values a graph computes from
+    its tensors' shapes and small integer constants (``Shape -> Gather -> Concat -> Reshape``) become
+    integer arithmetic on ``x.shape``, and Reshape, Expand, Slice, Range, ConstantOfShape, Gather,
+    Unsqueeze, Squeeze and Tile take them as Python values, so torch.export can trace the module
+    with symbolic sizes (see :func:`export`). Parameter and buffer names are the same either way.
     """
     if base_dir is None or isinstance(base_dir, _core.DataFolder):
         folder = base_dir
@@ -59,6 +66,7 @@ def convert(
         folder = _core.DataFolder(os.path.abspath(os.fspath(base_dir)))
     with paused_collection(), session(size_threshold, folder, with_weights, build_subgraph) as state:
         onnx_model = state.begin_conversion(model if isinstance(model, ModelProto) else os.fspath(model))
+        state.conversion.integer_shapes = integer_shapes
         module = build_graph_module(
             onnx_model,
             state.conversion,

@@ -54,3 +54,8 @@ class ValueNeededError(WeightlessError):
     """A meta forward needs the value of a tensor it has only the shape of (an If's condition
     whose branches give different outputs): the message names the graph inputs to pass as real
     tensors."""
+
+
+class ExportError(WeightlessError):
+    """torch.export could not trace a converted module: the message names the node where it
+    stopped and why, and the original error is chained."""

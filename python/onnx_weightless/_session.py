@@ -54,6 +54,8 @@ class Conversion:
     opsets: dict[str, int] = field(default_factory=dict)
     #: Builds a subgraph as a GraphModule (the builder's build_subgraph, which the session is given).
     subgraph_builder: SubgraphBuilder | None = None
+    #: Compute shapes as Python integers (_host_values): what torch.export can trace.
+    integer_shapes: bool = False
     force_meta: bool = False
     need_values: bool = False
 
