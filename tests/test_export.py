@@ -144,10 +144,23 @@ def test_files_made_by_other_tools_export_and_run_at_several_sizes(name):
     _run_against_onnxruntime(program, path, feeds_list)
 
 
+@pytest.mark.parametrize("name", ["tf2onnx/cond_branches", "spox/gated_if", "paddle2onnx/if_branches_opset13"])
+def test_an_if_on_a_computed_value_exports_as_torch_cond_with_both_branches(name):
+    path = WILD / f"{name}.onnx"
+    model = onnx.load(str(path), load_external_data=False)
+    program = ow.export(path)
+    assert any("cond" in str(node.target) for node in program.graph.nodes if node.op == "call_function")
+    (value,) = model.graph.input
+    width = value.type.tensor_type.shape.dim[-1].dim_value
+    # The If reads the sign of the input's mean or sum: one feed takes each branch.
+    rising = np.linspace(-0.5, 1.0, 2 * width, dtype=np.float32).reshape(2, width)
+    _run_against_onnxruntime(program, path, [{value.name: rising}, {value.name: -rising}])
+
+
 def test_a_module_that_cannot_be_traced_raises_export_error_naming_the_node():
-    # tf.cond's If on a value the input computes: exported as torch.cond in a later step.
-    with pytest.raises(ow.ExportError, match=r"While executing .*cond") as raised:
-        ow.export(WILD / "tf2onnx" / "cond_branches.onnx")
+    # TopK's k read from a tensor: a value-dependent size, not yet marked for torch.export.
+    with pytest.raises(ow.ExportError, match=r"While executing .*top_k") as raised:
+        ow.export(WILD / "tf2onnx" / "tensor_ops.onnx")
     assert raised.value.__cause__ is not None
 
 

@@ -57,8 +57,9 @@ def convert(
     ``integer_shapes=True`` computes shapes as Python integers: the values a graph computes from
     its tensors' shapes and small integer constants (``Shape -> Gather -> Concat -> Reshape``) become
     integer arithmetic on ``x.shape``, and Reshape, Expand, Slice, Range, ConstantOfShape, Gather,
-    Unsqueeze, Squeeze and Tile take them as Python values, so torch.export can trace the module
-    with symbolic sizes (see :func:`export`). Parameter and buffer names are the same either way.
+    Unsqueeze, Squeeze, Tile and Reduce* take them as Python values, and an If on a computed
+    condition runs through ``torch.cond``, so torch.export can trace the module with symbolic sizes
+    (see :func:`export`). Parameter and buffer names are the same either way.
     """
     if base_dir is None or isinstance(base_dir, _core.DataFolder):
         folder = base_dir

@@ -147,6 +147,11 @@ class Subgraphs:
     conversion: Conversion
     graph: Any  # the onnx2torch OnnxGraph holding the node
 
+    @property
+    def integer_shapes(self) -> bool:
+        """Whether the conversion computes shapes as integers (for torch.export)."""
+        return self.conversion.integer_shapes
+
     def build(self, body: GraphProto, outer: Sequence[str]) -> fx.GraphModule:
         """``body`` as a GraphModule whose inputs are its own, then the ``outer`` values it reads."""
         if self.conversion.subgraph_builder is None:

@@ -54,13 +54,20 @@ class OnnxIf(nn.Module):
     enclosing graphs either branch reads; each branch takes those it reads, picked by position."""
 
     def __init__(
-        self, then_branch: fx.GraphModule, else_branch: fx.GraphModule, then_picks: tuple[int, ...], else_picks: tuple[int, ...]
+        self, then_branch: fx.GraphModule, else_branch: fx.GraphModule, then_picks: tuple[int, ...], else_picks: tuple[int, ...],
+        as_cond: bool = False,
     ) -> None:
         super().__init__()
         self.then_branch = then_branch
         self.else_branch = else_branch
         self.then_picks = then_picks
         self.else_picks = else_picks
+        #: Choose with torch.cond, which torch.export keeps as both branches (integer shapes).
+        self.as_cond = as_cond
+        if as_cond:  # torch.cond traces the branches with dynamo, which skips lazily compiled forwards
+            for branch in (then_branch, else_branch):
+                if hasattr(branch, "real_recompile"):
+                    branch.real_recompile()
 
     def branch(self, taken: bool, outer: Sequence[Any]) -> tuple[fx.GraphModule, list[Any]]:
         """The branch a condition of ``taken`` selects, and its inputs among ``outer``."""
@@ -68,8 +75,16 @@ class OnnxIf(nn.Module):
         return module, [outer[i] for i in picks]
 
     def forward(self, condition: torch.Tensor, *outer: Any) -> Any:
+        if self.as_cond:
+            return torch.cond(condition.reshape(-1)[0].to(torch.bool), self._then, self._else, tuple(outer))
         module, inputs = self.branch(bool(condition.reshape(-1)[0]), outer)
         return module(*inputs)
+
+    def _then(self, *outer: Any) -> Any:
+        return self.then_branch(*[outer[i] for i in self.then_picks])
+
+    def _else(self, *outer: Any) -> Any:
+        return self.else_branch(*[outer[i] for i in self.else_picks])
 
 
 class OnnxTakenBranch(nn.Module):
@@ -107,6 +122,7 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
         subgraphs.build(else_body, else_outer),
         _picks(then_outer, outer),
         _picks(else_outer, outer),
+        as_cond=subgraphs.integer_shapes,
     )
     return OperationConverterResult(module, OnnxMapping(inputs=(condition, *outer), outputs=outputs))
 
