@@ -125,7 +125,9 @@ def test_dims_bind_a_symbol_to_a_size_or_bound_it(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["tf2onnx/cnn_nhwc", "optimum/whisper/encoder_model", "paddle2onnx/transformer_encoder_opset17",
-                                  "torchscript-old-opsets/t5-opset13"])
+                                  "torchscript-old-opsets/t5-opset13",
+                                  # An unnamed batch dimension (skl2onnx's) gets a symbol of its own.
+                                  "skl2onnx/gradient_boosting_classifier", "skl2onnx/scaler_logistic_regression"])
 def test_files_made_by_other_tools_export_and_run_at_several_sizes(name):
     path = WILD / f"{name}.onnx"
     model = onnx.load(str(path), load_external_data=False)
@@ -164,6 +166,7 @@ def test_a_module_that_cannot_be_traced_raises_export_error_naming_the_node():
     assert raised.value.__cause__ is not None
 
 
-def test_an_unnamed_dimension_must_be_bound():
-    with pytest.raises(ow.ExportError, match="input 'X' has an unnamed dimension 0"):
-        ow.export(WILD / "skl2onnx" / "linear_regression.onnx")
+def test_an_unnamed_dimension_is_a_symbol_named_after_its_input_and_axis():
+    program = ow.export(WILD / "skl2onnx" / "linear_regression.onnx", dims={"X_0": (1, 1000)})
+    (constraint,) = program.range_constraints.values()
+    assert (constraint.lower, constraint.upper) == (1, 1000)

@@ -67,7 +67,8 @@ def export(
     """Exports ``model`` (a path, a ModelProto, or a module from ``convert(..., integer_shapes=True)``)
     as a ``torch.export.ExportedProgram`` whose parameters and buffers are meta tensors.
 
-    Every ONNX ``dim_param`` of the graph inputs becomes a ``torch.export.Dim`` of that name.
+    Every ONNX ``dim_param`` of the graph inputs becomes a ``torch.export.Dim`` of that name; a
+    dimension the model leaves unnamed is the symbol ``<input>_<axis>``.
     ``dims`` binds a symbol to a size (``{"batch": 1}``) or bounds it (``{"sequence": (1, 4096)}``);
     ``example_dims`` sets the size the example inputs are traced with (default 4). ``strict``: as
     for :func:`convert`. Run the program with real weights through ``ow.materialize(ep.module(),
@@ -93,8 +94,8 @@ def export(
             if isinstance(dim, int):
                 shape.append(dim)
                 continue
-            if dim is None:
-                raise ExportError(f"input {spec.name!r} has an unnamed dimension {axis}: name it in the model, or bind it")
+            if dim is None:  # a size the model leaves unnamed gets a symbol of its own
+                dim = f"{spec.name}_{axis}"
             bound = dims.get(dim)
             if isinstance(bound, int):
                 shape.append(bound)
