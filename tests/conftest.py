@@ -53,6 +53,23 @@ def flat_outputs(result) -> list:
     return list(result) if isinstance(result, (tuple, list)) else [result]
 
 
+def assert_runs_like_onnxruntime(module, path: Path, feeds_list) -> None:
+    """``module`` (with the model's weights) gives onnxruntime's outputs of the model at ``path`` on
+    each feed (input name -> array, in the graph's input order), at atol and rtol 1e-4."""
+    import onnxruntime
+    import torch
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for feeds in feeds_list:
+        expected = session.run(None, feeds)
+        with torch.no_grad():
+            got = flat_outputs(module(*[torch.from_numpy(np.ascontiguousarray(value)) for value in feeds.values()]))
+        assert len(got) == len(expected)
+        for ours, theirs in zip(got, expected):
+            assert tuple(ours.shape) == theirs.shape
+            np.testing.assert_allclose(ours.detach().numpy(), theirs, atol=1e-4, rtol=1e-4)
+
+
 def state_signature(gm) -> list:
     """(name, shape, dtype) of every parameter and buffer, in order."""
     return [(name, tuple(t.shape), t.dtype) for name, t in gm.state_dict().items()]

@@ -12,7 +12,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
-from tests.conftest import REPO, make_model, save, state_signature
+from tests.conftest import REPO, assert_runs_like_onnxruntime, make_model, save, state_signature
 
 F, I64 = TensorProto.FLOAT, TensorProto.INT64
 WILD = REPO / "tests" / "wild"
@@ -75,16 +75,7 @@ def _shape_model(sliced: bool = True) -> onnx.ModelProto:
 
 
 def _run_against_onnxruntime(program, path, feeds_list) -> None:
-    module = ow.materialize(program.module(), path)
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for feeds in feeds_list:
-        expected = session.run(None, feeds)
-        got = module(*[torch.from_numpy(value) for value in feeds.values()])
-        got = list(got) if isinstance(got, (tuple, list)) else [got]
-        assert len(got) == len(expected)
-        for ours, theirs in zip(got, expected):
-            assert tuple(ours.shape) == theirs.shape
-            np.testing.assert_allclose(ours.detach().numpy(), theirs, atol=1e-4, rtol=1e-4)
+    assert_runs_like_onnxruntime(ow.materialize(program.module(), path), path, feeds_list)
 
 
 def test_shapes_computed_as_integers_export_with_symbolic_sizes(tmp_path):
@@ -160,10 +151,52 @@ def test_an_if_on_a_computed_value_exports_as_torch_cond_with_both_branches(name
 
 
 def test_a_module_that_cannot_be_traced_raises_export_error_naming_the_node():
-    # TopK's k read from a tensor: a value-dependent size, not yet marked for torch.export.
-    with pytest.raises(ow.ExportError, match=r"While executing .*top_k") as raised:
-        ow.export(WILD / "tf2onnx" / "tensor_ops.onnx")
+    # A ConstantOfShape of a shape computed as a tensor (from a Cast of a float computation).
+    with pytest.raises(ow.ExportError, match=r"While executing .*constant_of_shape") as raised:
+        ow.export(WILD / "tf2onnx" / "image_ops.onnx")
     assert raised.value.__cause__ is not None
+
+
+@pytest.mark.parametrize("name", ["tf2onnx/while_loop", "paddle2onnx/while_loop_opset11"])
+def test_a_loop_on_a_computed_condition_exports_as_a_while_loop(name):
+    path = WILD / f"{name}.onnx"
+    program = ow.export(path)
+    assert any("while_loop" in str(node.target) for node in program.graph.nodes if node.op == "call_function")
+    model = onnx.load(str(path), load_external_data=False)
+    names = [value.name for value in model.graph.input]
+    rng = np.random.default_rng(3)
+    feeds = []
+    for steps in (0, 2, 7):  # the iteration count is data: one program runs each
+        feed = {}
+        for value in model.graph.input:
+            dims = [d.dim_value or 2 for d in value.type.tensor_type.shape.dim]
+            feed[value.name] = (np.array(steps, np.int64) if value.name == "steps"
+                                else rng.standard_normal(dims).astype(np.float32))
+        feeds.append({name: feed[name] for name in names})
+    _run_against_onnxruntime(program, path, feeds)
+
+
+def test_a_loop_whose_trip_count_is_a_size_writes_its_scan_output_into_a_buffer():
+    # spox's recurrent Loop: trip count from Shape, one scan output stacked per step.
+    path = WILD / "spox" / "gru_loop.onnx"
+    program = ow.export(path)
+    assert any("while_loop" in str(node.target) for node in program.graph.nodes if node.op == "call_function")
+    rng = np.random.default_rng(4)
+    _run_against_onnxruntime(program, path, [
+        {"x": rng.standard_normal((steps, batch, 8)).astype(np.float32), "h0": rng.standard_normal((batch, 32)).astype(np.float32)}
+        for steps, batch in [(2, 1), (3, 2), (6, 3)]])
+
+
+def test_a_dimension_the_model_fixes_is_taken_at_that_size_with_a_warning(tmp_path):
+    # "batch" is declared symbolic, but a Reshape to [3, 8] fixes it at 3.
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"])]
+    model = make_model(nodes, [helper.make_tensor_value_info("x", F, ["batch", 8])], [helper.make_tensor_value_info("y", F, None)],
+                       [_const("shape", np.array([3, 8], np.int64))], opset=18)
+    path = save(model, tmp_path)
+    with pytest.warns(ow.FixedDimensionWarning, match=r"batch = 3"):
+        program = ow.export(path, example_dims={"batch": 3})
+    x = np.random.default_rng(5).standard_normal((3, 8)).astype(np.float32)
+    _run_against_onnxruntime(program, path, [{"x": x}])
 
 
 def test_an_unnamed_dimension_is_a_symbol_named_after_its_input_and_axis():

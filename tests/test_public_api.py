@@ -3,7 +3,7 @@
 import onnx_weightless as ow
 
 PUBLIC = {
-    "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExportError", "ExternalDataError", "FormatError", "LimitError", "MissingWeightsError",
+    "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExportError", "ExternalDataError", "FixedDimensionWarning", "FormatError", "LimitError", "MissingWeightsError",
     "ModelReadError", "ModelReport", "OpaqueOp", "TENSORS_NOT_HELD", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueNeededError", "ValueShape", "WeightlessError",
     "convert", "export", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
     "weightless_onnx_loader",
@@ -21,3 +21,4 @@ def test_error_hierarchy():
         assert issubclass(getattr(ow, name), ow.WeightlessError)
     assert issubclass(ow.LimitError, ow.FormatError)
     assert issubclass(ow.UnsupportedOperatorError, NotImplementedError)
+    assert issubclass(ow.FixedDimensionWarning, UserWarning)

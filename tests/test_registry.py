@@ -174,6 +174,7 @@ _LAYERS = (
     {"_session"},
     {"_builder"},
     {"_convert", "_meta_forward", "_shapes", "_inspect", "_materialize", "_strip", "_export"},
+    {"_cli", "__main__"},  # the command line, on top of the library
 )
 
 

@@ -21,6 +21,7 @@ from torch import fx, nn
 
 from . import _adapter
 from ._converters import lookup
+from ._converters._common import TakesPythonValues
 from ._converters.registry import normalize_domain
 from ._dtypes import torch_dtype
 from ._errors import FormatError, UnsupportedOperatorError
@@ -154,7 +155,8 @@ def _unsupported(graph: GraphProto, opsets: Mapping[str, int]) -> dict[str, list
     return unsupported
 
 
-_HOST_DTYPES = {onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool"}
+_HOST_DTYPES = {onnx.TensorProto.INT32: "int32", onnx.TensorProto.BOOL: "bool", onnx.TensorProto.FLOAT: "float32",
+                onnx.TensorProto.DOUBLE: "float64", onnx.TensorProto.FLOAT16: "float16"}
 
 
 def _host_dtype(value_name: str, onnx_graph: Any) -> str:
@@ -205,6 +207,19 @@ def _emit_integer_form(node: Any, onnx_graph: Any, record: Any, host: Mapping[st
         integer_apply, (op_type, _integer_attributes(node, onnx_graph), *arguments))
     nodes[node.unique_name].meta[ONNX_OUTPUTS] = tuple(node.output_values)
     return True
+
+
+def _python_value_positions(module: nn.Module, record: Any, node: Any, mapping: Any, host: Mapping[str, Any]) -> set[int]:
+    """The input positions at which ``module`` is given a host value as Python numbers: its value
+    inputs that are host values, if it takes them so (``TakesPythonValues``)."""
+    if not host or not isinstance(module, TakesPythonValues):
+        return set()
+    names = [node.input_values[p] for p in record.traits.value_inputs if p < len(node.input_values)]
+    if tuple(mapping.inputs) == tuple(node.input_values):
+        positions = [p for p in record.traits.value_inputs if p < len(mapping.inputs)]
+    else:  # the module takes other inputs too (a Loop's outer values): the first place each is given
+        positions = [list(mapping.inputs).index(name) for name in names if name in mapping.inputs]
+    return {position for position in positions if mapping.inputs[position] in host}
 
 
 def _takes_varargs(module: nn.Module) -> bool:
@@ -320,7 +335,12 @@ def _build_graph(
             torch_module.onnx_mapping = mapping
         module_name = _module_name(name, module_names)
         root.add_module(module_name, torch_module)
-        args = [value(input_name) for input_name in mapping.inputs]
+        as_python = _python_value_positions(torch_module, records[name], node, mapping, host)
+        for input_name in (mapping.inputs[position] for position in as_python):
+            if onnx_graph.value_type(input_name) == value_type.GRAPH_INITIALIZER:
+                initializer(input_name)  # registered as in the default conversion, not read
+        args = [host_value(input_name) if position in as_python else value(input_name)
+                for position, input_name in enumerate(mapping.inputs)]
         kwargs = {}
         if None in args and not _takes_varargs(torch_module):
             # Skipped optional inputs: pass the rest by keyword (a module taking *inputs gets None).

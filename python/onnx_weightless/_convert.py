@@ -56,10 +56,10 @@ def convert(
 
     ``integer_shapes=True`` computes shapes as Python integers: the values a graph computes from
     its tensors' shapes and small integer constants (``Shape -> Gather -> Concat -> Reshape``) become
-    integer arithmetic on ``x.shape``, and Reshape, Expand, Slice, Range, ConstantOfShape, Gather,
-    Unsqueeze, Squeeze, Tile and Reduce* take them as Python values, and an If on a computed
-    condition runs through ``torch.cond``, so torch.export can trace the module with symbolic sizes
-    (see :func:`export`). Parameter and buffer names are the same either way.
+    integer arithmetic on ``x.shape``, and the operators reading them take them as Python values; an
+    If on a computed condition runs through ``torch.cond`` and a Loop through ``while_loop``. So
+    torch.export (see :func:`export`) and ``torch.compile(fullgraph=True)`` trace the module with
+    symbolic sizes. Parameter and buffer names are the same either way.
     """
     if base_dir is None or isinstance(base_dir, _core.DataFolder):
         folder = base_dir
@@ -76,6 +76,10 @@ def convert(
             attach_onnx_mapping=attach_onnx_mapping,
             progress=progress,
         )
+    if integer_shapes:  # dynamo (torch.compile, torch.cond, while_loop) refuses lazily compiled forwards
+        for graph in module.modules():
+            if hasattr(graph, "real_recompile"):
+                graph.real_recompile()
     # ONNX graphs specify inference: BatchNormalization with the model's statistics, Dropout as
     # the identity unless its training_mode input says otherwise.
     return module.eval()

@@ -17,6 +17,8 @@ __all__ = [
     "UnsupportedOperatorError",
     "ConversionError",
     "ValueNeededError",
+    "ExportError",
+    "FixedDimensionWarning",
 ]
 
 
@@ -59,3 +61,8 @@ class ValueNeededError(WeightlessError):
 class ExportError(WeightlessError):
     """torch.export could not trace a converted module: the message names the node where it
     stopped and why, and the original error is chained."""
+
+
+class FixedDimensionWarning(UserWarning):
+    """``export`` found that the model fixes an input dimension it declares symbolic (a Reshape to
+    a constant size, say): the program takes that dimension at the size the model needs."""

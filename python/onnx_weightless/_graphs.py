@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 from onnx import AttributeProto, GraphProto, NodeProto, helper, numpy_helper
 
-__all__ = ["INLINEINLINE_CONSTANT_FORMS", "constants_as_tensors", "node_subgraphs", "outer_names", "walk_graphs"]
+__all__ = ["INLINE_CONSTANT_FORMS", "constants_as_tensors", "node_subgraphs", "outer_names", "walk_graphs"]
 
 #: Constant's scalar and list attributes, and the tensor each stands for.
 INLINE_CONSTANT_FORMS = {"value_int": np.int64, "value_ints": np.int64, "value_float": np.float32, "value_floats": np.float32}

@@ -7,11 +7,15 @@ as Python integers from ``x.shape``, the same values are sizes torch's symbolic 
 
 A value is a *host value* when it is read as values (``_value_inputs``), is 0-D or 1-D, and is
 computed by the operators of ``HOST_OPS`` from the shapes of tensors and from integer constants.
-Its Python form is an ``int`` (0-D) or a ``list`` of ints (1-D); a bool where ONNX has one.
+Its Python form is an ``int`` (0-D) or a ``list`` of ints (1-D); a bool or a float where ONNX has
+one (a small float constant read as values, such as Resize's scales, or a size cast to float). When
+the module runs, the numbers may be torch's symbolic sizes (``SymInt``/``SymFloat``): the functions
+here only compute with them, never turn them into plain numbers.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,10 +29,16 @@ __all__ = ["HOST_OPS", "HostValue", "constant_host_value", "host_nodes"]
 
 HostValue = Any  # int | bool | list[int | bool]
 
-#: Integer constants at most this long are host values (shapes, axes, indices; not tables).
+#: Constants at most this long are host values (shapes, axes, indices, scales; not tables).
 MAX_CONSTANT_ELEMENTS = 64
 _INTEGER_TYPES = {TensorProto.INT64, TensorProto.INT32, TensorProto.INT16, TensorProto.INT8, TensorProto.UINT8,
                   TensorProto.BOOL}
+_FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16}
+
+
+def _is_float(value: Any) -> bool:
+    """A float or torch's symbolic float (not imported here: this module is torch-free)."""
+    return isinstance(value, float) or type(value).__name__ == "SymFloat"
 
 
 def attributes_of(node: NodeProto) -> dict[str, Any]:
@@ -65,8 +75,11 @@ def _elementwise(function: Callable[[Any, Any], Any]) -> Callable[..., HostValue
     return apply
 
 
-def _truncated_division(a: Any, b: Any) -> Any:
-    """ONNX's integer Div rounds toward zero (C's), not toward minus infinity (Python's //)."""
+def _division(a: Any, b: Any) -> Any:
+    """ONNX's Div: true division of floats; integer division rounds toward zero (C's), not toward
+    minus infinity (Python's //)."""
+    if _is_float(a) or _is_float(b):
+        return a / b
     quotient = abs(a) // abs(b)
     negative = (a < 0) != (b < 0)
     return -quotient if negative else quotient
@@ -115,13 +128,32 @@ def _slice(attributes: dict[str, Any], data: HostValue, starts: HostValue = None
     return data[starts[0]:ends[0]:step]
 
 
+def _cast_one(value: Any, to: int) -> Any:
+    # Arithmetic rather than bool()/int()/float(), which would make torch specialise a symbolic size.
+    if to == TensorProto.BOOL:
+        return value != 0
+    if to in _FLOAT_TYPES:
+        return value * 1.0
+    return math.trunc(value) if _is_float(value) else value
+
+
 def _cast(attributes: dict[str, Any], data: HostValue) -> HostValue:
     to = attributes.get("to", TensorProto.INT64)
-    if to == TensorProto.BOOL:
-        return [bool(v) for v in data] if isinstance(data, list) else bool(data)
-    if to not in _INTEGER_TYPES:
-        raise ValueError("Cast of a host value: only to integer types")
-    return [int(v) for v in data] if isinstance(data, list) else int(data)
+    if to not in _INTEGER_TYPES and to not in _FLOAT_TYPES:
+        raise ValueError("Cast of a host value: only to integer, bool and float types")
+    return [_cast_one(v, to) for v in data] if isinstance(data, list) else _cast_one(data, to)
+
+
+def _reshape(attributes: dict[str, Any], data: HostValue, shape: HostValue) -> HostValue:
+    """Reshape between 0-D and 1-D (``[-1]``, ``[n]`` or ``[]``)."""
+    values = data if isinstance(data, list) else [data]
+    if shape == []:
+        if len(values) != 1:
+            raise ValueError("Reshape of a host value to 0-D: only of one element")
+        return values[0]
+    if not isinstance(shape, list) or len(shape) != 1 or shape[0] not in (-1, 0, len(values)):
+        raise ValueError("Reshape of a host value: only to 1-D or 0-D")
+    return values
 
 
 def _where(attributes: dict[str, Any], condition: HostValue, a: HostValue, b: HostValue) -> HostValue:
@@ -174,7 +206,7 @@ HOST_OPS: dict[str, Callable[..., HostValue]] = {
     "Add": _elementwise(operator.add),
     "Sub": _elementwise(operator.sub),
     "Mul": _elementwise(operator.mul),
-    "Div": _elementwise(_truncated_division),
+    "Div": _elementwise(_division),
     "Mod": _elementwise(operator.mod),
     "Min": _elementwise(min),
     "Max": _elementwise(max),
@@ -184,6 +216,11 @@ HOST_OPS: dict[str, Callable[..., HostValue]] = {
     "And": _elementwise(operator.and_),
     "Or": _elementwise(operator.or_),
     "Where": _where,
+    "Reshape": _reshape,
+    "Neg": lambda attributes, x: [-v for v in x] if isinstance(x, list) else -x,
+    "Abs": lambda attributes, x: [abs(v) for v in x] if isinstance(x, list) else abs(x),
+    "Floor": lambda attributes, x: [math.floor(v) for v in x] if isinstance(x, list) else math.floor(x),
+    "Ceil": lambda attributes, x: [math.ceil(v) for v in x] if isinstance(x, list) else math.ceil(x),
     "ReduceProd": _reduce(_product),
     "ReduceSum": _reduce(sum),
     "ConstantOfShape": _constant_of_shape,
@@ -192,8 +229,8 @@ HOST_OPS: dict[str, Callable[..., HostValue]] = {
 
 
 def constant_host_value(tensor: TensorProto) -> HostValue | None:
-    """The Python value of a small 0-D or 1-D integer constant, else None."""
-    if tensor.data_type not in _INTEGER_TYPES or len(tensor.dims) > 1 or tensor.data_location == TensorProto.EXTERNAL:
+    """The Python value of a small 0-D or 1-D integer or float constant, else None."""
+    if (tensor.data_type not in _INTEGER_TYPES and tensor.data_type not in _FLOAT_TYPES) or len(tensor.dims) > 1 or tensor.data_location == TensorProto.EXTERNAL:
         return None
     if len(tensor.dims) == 1 and tensor.dims[0] > MAX_CONSTANT_ELEMENTS:
         return None
@@ -207,9 +244,24 @@ def _constant_node_value(node: NodeProto) -> HostValue | None:
     (attribute,) = node.attribute
     if attribute.name == "value":
         return constant_host_value(attribute.t)
-    if INLINE_CONSTANT_FORMS.get(attribute.name) is np.int64:
-        return helper.get_attribute_value(attribute)
+    if attribute.name in INLINE_CONSTANT_FORMS:
+        value = helper.get_attribute_value(attribute)
+        if not isinstance(value, (list, tuple)):
+            return value
+        return list(value) if len(value) <= MAX_CONSTANT_ELEMENTS else None
     return None
+
+
+def _computable_when_run(node: NodeProto, inputs: list[HostValue], producers: dict[str, NodeProto],
+                         found: dict[str, HostValue]) -> bool:
+    """Whether ``node``, some of whose inputs are known only when the module runs, gives a 0-D or
+    1-D value whatever those inputs are (else its converter computes it as a tensor)."""
+    if node.op_type == "Reshape":  # to a shape known now, of at most one axis
+        return inputs[1] is not None and len(inputs[1] if isinstance(inputs[1], list) else [inputs[1]]) <= 1
+    if node.op_type == "ConstantOfShape":  # of a shape of one axis: the Shape of a 1-D host value
+        producer = producers.get(node.input[0])
+        return producer is not None and producer.op_type == "Shape" and producer.input[0] in found
+    return True
 
 
 def host_nodes(graph: GraphProto, read_as_values: set[str]) -> dict[str, HostValue]:
@@ -219,6 +271,7 @@ def host_nodes(graph: GraphProto, read_as_values: set[str]) -> dict[str, HostVal
     A value qualifies when read as values (``read_as_values``: the value-use analysis) and computed
     by Shape/Size or ``HOST_OPS`` from other host values."""
     found: dict[str, HostValue] = {}
+    producers = {name: node for node in graph.node for name in node.output}
     for initializer in graph.initializer:
         if initializer.name in read_as_values:
             value = constant_host_value(initializer)
@@ -234,7 +287,8 @@ def host_nodes(graph: GraphProto, read_as_values: set[str]) -> dict[str, HostVal
         elif node.op_type in HOST_OPS and all(name in found for name in node.input if name):
             inputs = [found[name] if name else None for name in node.input]
             if any(value is None for value, name in zip(inputs, node.input) if name):
-                found[node.output[0]] = None  # computed when the module runs
+                if _computable_when_run(node, inputs, producers, found):
+                    found[node.output[0]] = None  # computed when the module runs
                 continue
             try:  # every input known at conversion time: folded into a constant
                 found[node.output[0]] = HOST_OPS[node.op_type](attributes_of(node), *inputs)

@@ -30,7 +30,8 @@ def host_apply(op_type: str, attributes: dict[str, Any], *inputs: HostValue) -> 
     return HOST_OPS[op_type](attributes, *inputs)
 
 
-_DTYPES = {"int64": torch.int64, "int32": torch.int32, "bool": torch.bool}
+_DTYPES = {"int64": torch.int64, "int32": torch.int32, "bool": torch.bool, "float32": torch.float32,
+           "float64": torch.float64, "float16": torch.float16}
 
 
 def host_tensor(value: HostValue, dtype: str) -> torch.Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from onnx2torch.onnx_node import OnnxNode
@@ -20,6 +21,7 @@ from .._dtypes import torch_dtype
 
 __all__ = [
     "FLOAT8_DTYPES",
+    "TakesPythonValues",
     "converted",
     "element_type",
     "given",
@@ -33,12 +35,35 @@ __all__ = [
     "split_heads",
     "stash_dtype",
     "to_float8",
+    "values_list",
+    "values_of",
     "window_end",
 ]
 
 FLOAT8_DTYPES = (torch.float8_e4m3fn, torch.float8_e4m3fnuz, torch.float8_e5m2, torch.float8_e5m2fnuz)
 # Beyond this, float8e4m3fn rounds past its largest value 448 (halfway to 480, the tie going to 448).
 _E4M3FN_OVERFLOW = 464.0
+
+
+class TakesPythonValues:
+    """Marks a module whose value inputs may be given as Python numbers instead of tensors.
+
+    A conversion with integer shapes computes sizes and small constants as Python numbers (host
+    values, ``_host_values``) and passes them to such a module as they are, so its ``forward`` never
+    turns a tensor into numbers (which torch.export cannot follow). The module reads every value
+    input through ``values_of``/``values_list``, which take either form."""
+
+
+def values_of(value: torch.Tensor | Any) -> Any:
+    """A value input as Python numbers: a tensor's ``tolist()`` (a number for a 0-D one), or the
+    Python value a conversion with integer shapes passed in its place."""
+    return value.tolist() if isinstance(value, torch.Tensor) else value
+
+
+def values_list(value: torch.Tensor | Any) -> list[Any]:
+    """``values_of`` as a flat list, whatever the value's rank (0-D or 1-D)."""
+    values = values_of(value)
+    return list(values) if isinstance(values, (list, tuple)) else [values]
 
 
 def converted(node: OnnxNode, module: nn.Module) -> OperationConverterResult:

@@ -22,6 +22,7 @@ from torch import fx, nn
 from .._adapter import OnnxGraph, OnnxMapping, OperationConverterResult
 from .._dtypes import torch_dtype
 from .._graphs import outer_names
+from ._common import TakesPythonValues, values_list
 from .registry import register
 
 __all__ = ["OnnxIf", "OnnxLoop", "OnnxScan", "OnnxScan8", "OnnxTakenBranch", "RunBody", "body_graphs", "call_body", "outputs_of"]
@@ -64,10 +65,6 @@ class OnnxIf(nn.Module):
         self.else_picks = else_picks
         #: Choose with torch.cond, which torch.export keeps as both branches (integer shapes).
         self.as_cond = as_cond
-        if as_cond:  # torch.cond traces the branches with dynamo, which skips lazily compiled forwards
-            for branch in (then_branch, else_branch):
-                if hasattr(branch, "real_recompile"):
-                    branch.real_recompile()
 
     def branch(self, taken: bool, outer: Sequence[Any]) -> tuple[fx.GraphModule, list[Any]]:
         """The branch a condition of ``taken`` selects, and its inputs among ``outer``."""
@@ -81,10 +78,10 @@ class OnnxIf(nn.Module):
         return module(*inputs)
 
     def _then(self, *outer: Any) -> Any:
-        return self.then_branch(*[outer[i] for i in self.then_picks])
+        return _unaliased(self.then_branch(*[outer[i] for i in self.then_picks]))
 
     def _else(self, *outer: Any) -> Any:
-        return self.else_branch(*[outer[i] for i in self.else_picks])
+        return _unaliased(self.else_branch(*[outer[i] for i in self.else_picks]))
 
 
 class OnnxTakenBranch(nn.Module):
@@ -127,11 +124,26 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
     return OperationConverterResult(module, OnnxMapping(inputs=(condition, *outer), outputs=outputs))
 
 
-class OnnxLoop(nn.Module):
+def _unaliased(result: Any) -> Any:
+    """A branch's or body's outputs as torch.cond and while_loop trace them: copies, since their
+    tracing refuses an output that is an input or a constant (a branch returning a Constant's
+    buffer). Run eagerly, the outputs are left as they are."""
+    if not torch.compiler.is_compiling():
+        return result
+    if isinstance(result, tuple):
+        return tuple(_unaliased(value) for value in result)
+    return result.clone() if isinstance(result, torch.Tensor) else result
+
+
+class OnnxLoop(nn.Module, TakesPythonValues):
     """ONNX Loop: runs ``body(iteration, condition, *carried, *outer)`` while the iteration is
     below the trip count (if given) and the condition holds (if given); returns the final carried
     values, then each scan output stacked along a new first axis. Its inputs are the trip count and
-    the condition where the node gives them, the initial carried values, then the outer values."""
+    the condition where the node gives them, the initial carried values, then the outer values.
+
+    With ``as_while`` (integer shapes), a loop whose trip count is not a number known when the
+    module runs, or that has a condition, runs as torch's ``while_loop``, which torch.export keeps as
+    a loop; its scan outputs are written into buffers of the trip count's length."""
 
     def __init__(
         self,
@@ -140,9 +152,11 @@ class OnnxLoop(nn.Module):
         has_condition: bool,
         carried: int,
         scan_outputs: Sequence[tuple[torch.dtype, tuple[int, ...] | None]],
+        as_while: bool = False,
     ) -> None:
         super().__init__()
         self.body = body
+        self.as_while = as_while
         self.has_trip_count = has_trip_count
         self.has_condition = has_condition
         self.carried = carried
@@ -157,10 +171,10 @@ class OnnxLoop(nn.Module):
         trip_count = rest.pop(0) if self.has_trip_count else None
         condition = rest.pop(0) if self.has_condition else None
         carried, outer = rest[: self.carried], rest[self.carried :]
-        limit = int(read(trip_count, "trip count").reshape(-1)[0]) if trip_count is not None else None
+        limit = _number(trip_count, read, "trip count") if trip_count is not None else None
         # Without a condition input, the body's condition output is ignored (ONNX Loop's for loop).
-        going = bool(read(condition, "condition").reshape(-1)[0]) if condition is not None else True
-        condition_in = condition if condition is not None else torch.tensor(True)
+        going = bool(_number(condition, read, "condition")) if condition is not None else True
+        condition_in = torch.tensor(going)
         scans: list[list[Any]] = [[] for _ in self.scan_outputs]
         iteration = 0
         while going and (limit is None or iteration < limit):
@@ -183,8 +197,67 @@ class OnnxLoop(nn.Module):
         return torch.empty((0, *dims), dtype=dtype)
 
     def forward(self, *inputs: Any) -> Any:
-        results = self.iterate(inputs)
+        unrolled = not self.has_condition and self.has_trip_count and isinstance(inputs[0], int)
+        results = self.iterate(inputs) if unrolled or not self.as_while else self.while_loop(inputs)
         return results[0] if len(results) == 1 else results
+
+    def while_loop(self, inputs: Sequence[Any]) -> tuple[Any, ...]:
+        """The loop as torch's ``while_loop``: carried are the iteration, the condition, the
+        carried values and one buffer per scan output, which each iteration writes a row of."""
+        rest = list(inputs)
+        limit = rest.pop(0) if self.has_trip_count else None
+        condition = rest.pop(0) if self.has_condition else None
+        carried, outer = rest[: self.carried], rest[self.carried :]
+        if isinstance(limit, torch.Tensor):
+            limit = limit.reshape(()).to(torch.int64)
+        elif isinstance(limit, list):
+            (limit,) = limit
+        if condition is None:
+            going = torch.tensor(True)
+        else:
+            going = condition.reshape(()).to(torch.bool) if isinstance(condition, torch.Tensor) else torch.tensor(values_list(condition)[0] != 0)
+        start = torch.zeros((), dtype=torch.int64)
+        rows = self._scan_rows(start, going, carried, outer)
+        buffers = [self._scan_buffer(k, limit, row) for k, row in enumerate(rows)]
+
+        def keep_going(iteration: torch.Tensor, condition_in: torch.Tensor, *state: torch.Tensor) -> torch.Tensor:
+            return _unaliased(condition_in) if limit is None else condition_in & (iteration < limit)
+
+        def step(iteration: torch.Tensor, condition_in: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            values, written = state[: self.carried], state[self.carried :]
+            outputs = outputs_of(self.body(iteration, condition_in, *values, *outer))
+            condition_out = outputs[0].reshape(()).to(torch.bool) if self.has_condition else condition_in
+            values = outputs[1 : 1 + self.carried]
+            rows = [buffer.index_copy(0, iteration.reshape(1), row.unsqueeze(0))
+                    for buffer, row in zip(written, outputs[1 + self.carried :])]
+            return _unaliased((iteration + 1, condition_out, *values, *rows))
+
+        results = torch._higher_order_ops.while_loop(keep_going, step, (start, going, *carried, *buffers))
+        return tuple(results[2:])
+
+    def _scan_rows(self, start: torch.Tensor, going: torch.Tensor, carried: Sequence[Any], outer: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Each scan output's per-iteration shape: as the body declares it, else as one call of
+        the body on the initial values gives it (traced, the call adds nothing the program keeps)."""
+        rows = [dims for _, dims in self.scan_outputs]
+        if any(dims is None for dims in rows):
+            outputs = outputs_of(self.body(start, going, *carried, *outer))
+            rows = [tuple(value.shape) if dims is None else dims for dims, value in zip(rows, outputs[1 + self.carried :])]
+        return rows
+
+    def _scan_buffer(self, k: int, limit: Any, row: tuple[Any, ...]) -> torch.Tensor:
+        if limit is None or isinstance(limit, torch.Tensor):
+            raise NotImplementedError(
+                f"Loop scan output {k}: torch's while_loop stacks no outputs, so a scan output is written into a buffer "
+                "of the trip count's length, which must be computed from shapes (it is computed from tensor values here)")
+        return torch.zeros((limit, *row), dtype=self.scan_outputs[k][0])
+
+
+def _number(value: Any, read: Read, what: str) -> Any:
+    """A trip count or condition as a Python number: a tensor's (through ``read``) or the number
+    an integer-shape conversion passed."""
+    if isinstance(value, torch.Tensor):
+        return read(value, what).reshape(-1)[0].item()
+    return values_list(value)[0]
 
 
 class OnnxScan(nn.Module):
@@ -272,7 +345,8 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
     names = list(node.input_values) + [""] * max(0, 2 - len(node.input_values))
     trip_count, condition, initial = names[0], names[1], names[2:]
     scan_outputs = [_declared(value) for value in body.output[1 + len(initial) :]]
-    module = OnnxLoop(subgraphs.build(body, outer), bool(trip_count), bool(condition), len(initial), scan_outputs)
+    module = OnnxLoop(subgraphs.build(body, outer), bool(trip_count), bool(condition), len(initial), scan_outputs,
+                      as_while=subgraphs.integer_shapes)
     inputs = [name for name in (trip_count, condition) if name] + initial + outer
     return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))
 

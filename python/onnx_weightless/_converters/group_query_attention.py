@@ -31,7 +31,7 @@ from onnx2torch.utils.common import OnnxMapping, OnnxToTorchModule
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import given, rotate_pairs, split_heads
+from ._common import TakesPythonValues, given, rotate_pairs, split_heads, values_list
 from .registry import register
 
 _DOMAIN = "com.microsoft"
@@ -45,7 +45,7 @@ _DEFAULTS = {"qk_output": 0, "causal": 1, "kv_cache_bit_width": 0, "sliding_wind
 _WITH_REFUSED_INPUTS = {"q_norm_epsilon", "k_norm_epsilon", "qk_norm_epsilon", "k_quant_type", "v_quant_type"}
 
 
-class GroupQueryAttention(nn.Module, OnnxToTorchModule):
+class GroupQueryAttention(nn.Module, OnnxToTorchModule, TakesPythonValues):
     def __init__(
         self,
         num_heads: int,
@@ -85,8 +85,9 @@ class GroupQueryAttention(nn.Module, OnnxToTorchModule):
         if past is None:
             kept = torch.zeros_like(gathered)
         else:
-            kept = past[:, :, :length] if past.shape[2] >= length else torch.cat(
-                (past, past.new_zeros(batch, heads, length - past.shape[2], size)), dim=2)
+            # length is at least the buffer's: zeros after it (none when equal), never a branch on sizes.
+            padding = past.new_zeros(past.shape[0], past.shape[1], length - past.shape[2], past.shape[3])
+            kept = torch.cat((past, padding), dim=2)
             kept = kept.where((positions[None] < past_lengths[:, None])[:, None, :, None], torch.zeros_like(kept))
         return gathered.where(from_new[:, None, :, None], kept)
 
@@ -117,14 +118,18 @@ class GroupQueryAttention(nn.Module, OnnxToTorchModule):
             query, key, value = query.split((heads * size, kv_heads * size, kv_heads * size), dim=2)
         q, k, v = split_heads(query, heads), split_heads(key, kv_heads), split_heads(value, kv_heads)
         size = q.shape[-1]
-        total = int(total_sequence_length.reshape(-1)[0])
+        (total,) = values_list(total_sequence_length)
+        for past in (past_key, past_value):
+            if past is not None:  # the caches' batch and head size are the query's (genai leaves them symbolic)
+                torch._check(past.shape[0] == batch)
+                torch._check(past.shape[3] == size)
         past_buffer = past_key.shape[2] if past_key is not None else 0
-        length = max(total, past_buffer)
+        # sym_max and a tensor condition rather than max() and if: symbolic sizes stay unguarded.
+        length = torch.sym_max(total, past_buffer)
         steps = torch.arange(sequence, device=q.device)
-        if sequence == total:  # a first prompt: nothing of the past is read
-            past_lengths = torch.zeros(batch, dtype=torch.int64, device=q.device)
-        else:
-            past_lengths = seqlens_k.to(torch.int64) + 1 - sequence
+        # A first prompt (as long as the total) reads nothing of the past.
+        first_prompt = torch.scalar_tensor(sequence, dtype=torch.int64, device=q.device) == total
+        past_lengths = torch.where(first_prompt, 0, seqlens_k.to(device=q.device, dtype=torch.int64) + 1 - sequence)
         query_positions = past_lengths[:, None] + steps[None]  # [B, S]
         if self.do_rotary:
             positions = position_ids.to(torch.int64) if position_ids is not None else query_positions

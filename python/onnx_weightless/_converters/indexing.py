@@ -8,13 +8,15 @@ time; the planner keeps them real when they are constants.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from onnx2torch.onnx_node import OnnxNode
 from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted
+from ._common import TakesPythonValues, converted, values_list
 from .registry import register
 
 
@@ -89,14 +91,37 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, _scatter_elements(node, tuple(_SCATTER_REDUCTIONS)))
 
 
-class OnnxOneHot(nn.Module, OnnxToTorchModule):
+class OnnxGatherTake(nn.Module, OnnxToTorchModule):
+    """ONNX Gather (numpy's take along an axis) by ``index_select``: unlike indexing with a 0-D
+    index tensor, which reads the index as a number, the output's shape never depends on the index
+    values (a Loop body gathering at its iteration exports with torch.export)."""
+
+    def __init__(self, axis: int) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, data: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        axis = self.axis % data.dim()
+        device = _device(data, indices)
+        index = _wrap_negative(indices.to(device), data.shape[axis])
+        taken = data.index_select(axis, index.reshape(-1))
+        return taken.reshape((*data.shape[:axis], *indices.shape, *data.shape[axis + 1 :]))
+
+
+@register("Gather", 1, 11, 13, value_inputs=(1,))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxGatherTake(node.attributes.get("axis", 0)))
+
+
+class OnnxOneHot(nn.Module, OnnxToTorchModule, TakesPythonValues):
     def __init__(self, axis: int, negative_indices: bool) -> None:
         super().__init__()
         self.axis = axis
         self.negative_indices = negative_indices
 
-    def forward(self, indices: torch.Tensor, depth: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        size = int(depth.reshape(()).item())  # a float depth is truncated, as onnxruntime does
+    def forward(self, indices: torch.Tensor, depth: torch.Tensor | float, values: torch.Tensor) -> torch.Tensor:
+        (depth_value,) = values_list(depth)
+        size = math.trunc(depth_value)  # a float depth is truncated, as onnxruntime does
         device = _device(indices, values)
         # Float indices are truncated too; out-of-range ones match no position.
         index = indices.to(device, torch.int64)

@@ -16,7 +16,7 @@ from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted
+from ._common import TakesPythonValues, converted, values_list
 from .registry import register
 
 
@@ -32,7 +32,7 @@ def _source_indices(mode: str, size: int, begin: int, end: int, device: torch.de
     return torch.where(folded >= size, period - folded, folded)
 
 
-class OnnxPad18(nn.Module, OnnxToTorchModule):
+class OnnxPad18(nn.Module, OnnxToTorchModule, TakesPythonValues):
     """ONNX Pad; ``pads``, ``constant_value`` and ``axes`` are read as values."""
 
     def __init__(self, mode: str) -> None:
@@ -47,8 +47,8 @@ class OnnxPad18(nn.Module, OnnxToTorchModule):
         axes: torch.Tensor | None = None,
     ) -> torch.Tensor:
         rank = data.dim()
-        amounts = [int(p) for p in pads.tolist()]
-        axis_list = [a % rank for a in axes.tolist()] if axes is not None else list(range(rank))
+        amounts = values_list(pads)
+        axis_list = [a % rank for a in values_list(axes)] if axes is not None else list(range(rank))
         count = len(axis_list)
         if len(amounts) != 2 * count:
             raise ValueError(f"Pad has {len(amounts)} pads for {count} axes")
@@ -57,7 +57,8 @@ class OnnxPad18(nn.Module, OnnxToTorchModule):
             torch_pads: list[int] = []
             for axis in reversed(range(rank)):  # F.pad lists the last dimension first
                 torch_pads.extend(per_axis.get(axis, (0, 0)))
-            value = constant_value.item() if constant_value is not None and constant_value.numel() else 0
+            given_value = values_list(constant_value) if constant_value is not None else []
+            value = given_value[0] if given_value else 0
             return F.pad(data, torch_pads, mode="constant", value=value)
         for axis, (begin, end) in per_axis.items():
             if begin or end:

@@ -23,7 +23,7 @@ from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted
+from ._common import TakesPythonValues, converted, values_list
 from .registry import register
 
 _NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
@@ -87,7 +87,7 @@ def _weights(mode: str, ratio: np.ndarray, scale: float, cubic_a: float, antiali
     return first, weights
 
 
-class OnnxResizeSeparable(nn.Module, OnnxToTorchModule):
+class OnnxResizeSeparable(nn.Module, OnnxToTorchModule, TakesPythonValues):
     """ONNX Resize; ``roi``, ``scales`` and ``sizes`` are read as values."""
 
     def __init__(
@@ -119,20 +119,25 @@ class OnnxResizeSeparable(nn.Module, OnnxToTorchModule):
         """(axis, scale, output size, roi) for each resized axis."""
         rank = len(shape)
         axes = [axis % rank for axis in self.axes] if self.axes is not None else list(range(rank))
-        if scales is not None and scales.numel():
-            factors = [float(s) for s in scales.tolist()]
-            out_sizes = [int(math.floor(shape[axis] * factor)) for axis, factor in zip(axes, factors)]
-        elif sizes is not None and sizes.numel():
-            out_sizes = [int(s) for s in sizes.tolist()]
-            factors = [size / shape[axis] for axis, size in zip(axes, out_sizes)]
+        scales = values_list(scales) if scales is not None else []
+        sizes = values_list(sizes) if sizes is not None else []
+        roi = values_list(roi) if roi is not None else []
+        if scales:
+            factors = [float(s) for s in scales]
+            # Not int(): a size may be symbolic (torch.export), which int() would fix to one value.
+            out_sizes = [shape[axis] if factor == 1 else math.floor(shape[axis] * factor) for axis, factor in zip(axes, factors)]
+        elif sizes:
+            out_sizes = list(sizes)
+            # An axis kept at its size has the exact factor 1 (also when the size is symbolic).
+            factors = [1.0 if size == shape[axis] else size / shape[axis] for axis, size in zip(axes, out_sizes)]
             if self.policy != "stretch":
                 common = min(factors) if self.policy == "not_larger" else max(factors)
                 factors = [common] * len(axes)
                 out_sizes = [int(common * shape[axis] + 0.5) for axis in axes]
         else:
             raise ValueError("Resize needs scales or sizes")
-        if roi is not None and roi.numel():
-            bounds = [float(r) for r in roi.tolist()]
+        if roi:
+            bounds = [float(r) for r in roi]
             rois = list(zip(bounds[: len(axes)], bounds[len(axes) :]))
         else:
             rois = [(0.0, 1.0)] * len(axes)

@@ -12,7 +12,7 @@ from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import FLOAT8_DTYPES, converted, to_float8
+from ._common import FLOAT8_DTYPES, TakesPythonValues, converted, to_float8, values_list
 from .registry import register
 
 
@@ -135,7 +135,7 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxCenterCropPad(node.attributes.get("axes")))
 
 
-class OnnxUpsample(nn.Module, OnnxToTorchModule):
+class OnnxUpsample(nn.Module, OnnxToTorchModule, TakesPythonValues):
     """Nearest or n-linear upsampling with the asymmetric coordinate mapping (input = output / scale)
     onnxruntime uses for Upsample; output sizes are floor(input size * scale)."""
 
@@ -144,8 +144,8 @@ class OnnxUpsample(nn.Module, OnnxToTorchModule):
         self.linear = linear
         self.scales = scales
 
-    def forward(self, x: torch.Tensor, scales: torch.Tensor | None = None) -> torch.Tensor:
-        factors = self.scales if scales is None else [float(s) for s in scales.reshape(-1).tolist()]
+    def forward(self, x: torch.Tensor, scales: torch.Tensor | list[float] | None = None) -> torch.Tensor:
+        factors = self.scales if scales is None else [float(s) for s in values_list(scales)]
         if len(factors) != x.dim():
             raise ValueError(f"Upsample: {len(factors)} scales for an input of rank {x.dim()}")
         for axis, scale in enumerate(factors):

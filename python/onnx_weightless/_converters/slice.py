@@ -1,40 +1,53 @@
 """Slice indexing with a tuple of slices, and Slice-1 (starts, ends and axes as attributes).
 
 onnx2torch's module indexes with a list of slices (``x[[slice(...), ...]]``), which torch warns
-it will one day read as advanced indexing. The subclass builds the same slices with onnx2torch's
-helper and indexes with tuples. A module being exported to ONNX keeps onnx2torch's forward, which
-emits a Slice node.
+it will one day read as advanced indexing, and reads starts, ends, axes and steps from tensors.
+The subclass indexes with a tuple of slices built from Python numbers (``TakesPythonValues``: an
+integer-shape conversion passes them as such, and Slice-1's attributes are). A module being
+exported to ONNX keeps onnx2torch's forward, which emits a Slice node.
 """
 
 from __future__ import annotations
 
 import torch
-from onnx2torch.node_converters.slice import OnnxSlice, _get_slices
+from onnx2torch.node_converters.slice import OnnxSlice
 from onnx2torch.onnx_node import OnnxNode
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted
+from ._common import TakesPythonValues, converted, values_list
 from .registry import register
 
 
-class OnnxSliceTupleIndex(OnnxSlice):
+def _sliced(x: torch.Tensor, starts: list, ends: list, axes: list | None, steps: list | None) -> torch.Tensor:
+    """ONNX Slice: Python's slices clamp as ONNX's do; a negative step flips the axis and slices
+    it forward from the mirrored positions."""
+    axes = list(range(len(starts))) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    index: list[slice] = [slice(None)] * x.dim()
+    flipped = []
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        axis = axis + x.dim() if axis < 0 else axis
+        if step < 0:
+            flipped.append(axis)
+            start, end, step = -start - 1, -end - 1, -step
+        index[axis] = slice(start, end, step)
+    x = torch.flip(x, dims=flipped) if flipped else x
+    return x[tuple(index)]
+
+
+class OnnxSliceTupleIndex(OnnxSlice, TakesPythonValues):
     def forward(
         self,
         input_tensor: torch.Tensor,
-        starts: torch.Tensor,
-        ends: torch.Tensor,
-        axes: torch.Tensor | None = None,
-        steps: torch.Tensor | None = None,
+        starts: torch.Tensor | list[int],
+        ends: torch.Tensor | list[int],
+        axes: torch.Tensor | list[int] | None = None,
+        steps: torch.Tensor | list[int] | None = None,
     ) -> torch.Tensor:
         if torch.onnx.is_in_onnx_export():
             return super().forward(input_tensor, starts, ends, axes, steps)
-        flip_dims, pos_axes_slices, neg_axes_slices = _get_slices(starts, ends, axes, steps)
-        x = torch.flip(input_tensor, dims=flip_dims) if flip_dims else input_tensor
-        if pos_axes_slices:
-            x = x[tuple(pos_axes_slices)]
-        if neg_axes_slices:
-            x = x[tuple(neg_axes_slices)]
-        return x
+        return _sliced(input_tensor, values_list(starts), values_list(ends),
+                       values_list(axes) if axes is not None else None, values_list(steps) if steps is not None else None)
 
 
 @register("Slice", 10, 11, 13, value_inputs=(1, 2, 3, 4))
@@ -52,8 +65,7 @@ class OnnxSliceAttributes(OnnxSliceTupleIndex):
         self.axes = axes
 
     def forward(self, input_tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        axes = torch.tensor(self.axes) if self.axes is not None else None
-        return super().forward(input_tensor, torch.tensor(self.starts), torch.tensor(self.ends), axes)
+        return _sliced(input_tensor, list(self.starts), list(self.ends), list(self.axes) if self.axes is not None else None, None)
 
 
 @register("Slice", 1)

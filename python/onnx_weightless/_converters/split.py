@@ -1,5 +1,6 @@
-"""Split-18: the parts' sizes from the ``split`` input, or ``num_outputs`` parts of ceil(n / k)
-elements with a smaller last one, or (neither given) as many equal parts as the node has outputs."""
+"""Split-13 and Split-18: the parts' sizes from the ``split`` input, or (18) ``num_outputs`` parts of
+ceil(n / k) elements with a smaller last one, or (neither given) as many equal parts as the node has
+outputs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from onnx2torch.utils.common import OnnxToTorchModule
 from torch import nn
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted, given
+from ._common import TakesPythonValues, converted, given, values_list
 from .registry import register
 
 
-class OnnxSplit18(nn.Module, OnnxToTorchModule):
+class OnnxSplit18(nn.Module, OnnxToTorchModule, TakesPythonValues):
     """ONNX Split into ``parts`` outputs; ``split`` (sizes) is read as values."""
 
     def __init__(self, axis: int, parts: int, ceil_parts: bool) -> None:
@@ -22,9 +23,9 @@ class OnnxSplit18(nn.Module, OnnxToTorchModule):
         self.parts = parts
         self.ceil_parts = ceil_parts
 
-    def forward(self, x: torch.Tensor, split: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor, split: torch.Tensor | list[int] | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if split is not None:
-            sizes: int | list[int] = [int(size) for size in split.tolist()]
+            sizes: int | list[int] = values_list(split)
         elif self.ceil_parts:
             sizes = -(-x.shape[self.axis] // self.parts)
         else:
@@ -42,3 +43,10 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
         raise ValueError(f"Split node {node.name!r} has both the split input and num_outputs")
     module = OnnxSplit18(node.attributes.get("axis", 0), len(node.output_values), ceil_parts=num_outputs is not None)
     return converted(node, module)
+
+
+@register("Split", 13, value_inputs=(1,))
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    """Split-13: the sizes as an input, or equal parts; through the module above, which takes the
+    sizes as Python numbers in an integer-shape conversion (onnx2torch's reads them from a tensor)."""
+    return converted(node, OnnxSplit18(node.attributes.get("axis", 0), len(node.output_values), ceil_parts=False))

@@ -11,13 +11,13 @@ from onnx2torch.node_converters.topk import OnnxTopK
 from onnx2torch.onnx_node import OnnxNode
 
 from .._adapter import OnnxGraph, OperationConverterResult
-from ._common import converted
+from ._common import TakesPythonValues, converted, values_list
 from .registry import register
 
 
-class OnnxTopKStable(OnnxTopK):
-    def forward(self, input_tensor: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        count = int(k.reshape(-1)[0])  # k is a value input: real even in a meta forward
+class OnnxTopKStable(OnnxTopK, TakesPythonValues):
+    def forward(self, input_tensor: torch.Tensor, k: torch.Tensor | int) -> tuple[torch.Tensor, torch.Tensor]:
+        (count,) = values_list(k)  # k is a value input: real even in a meta forward
         values, indices = torch.sort(input_tensor, dim=self.dim, descending=self.largest, stable=True)
         return values.narrow(self.dim, 0, count), indices.narrow(self.dim, 0, count)
 
