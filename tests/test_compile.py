@@ -21,8 +21,6 @@ NOT_ONE_GRAPH = {
     "optimum/whisper/decoder_model_merged": "an Expand inside an If branch reads a shape computed outside it, as a tensor",
     "tf2onnx/bidirectional_gru": "a Loop with scan outputs and only a condition: its iteration count is data",
     "tf2onnx/image_ops": "a ConstantOfShape of a shape computed as a tensor",
-    "spox/paired_scan": "Scan keys a dict by a symbolic size",
-    "spox/sequence_map": "SequenceMap runs its body through a Python loop over the list dynamo does not inline",
 }
 
 FILES = [case for case in cases() if not case.variant]

@@ -24,12 +24,8 @@ NOT_EXPORTED = {
     "optimum/t5/decoder_model_merged (variant 0)": "as above",
     "optimum/whisper/decoder_model_merged": "an Expand inside an If branch reads a shape computed outside it, as a tensor",
     "optimum/whisper/decoder_model_merged (variant 0)": "as above",
-    "paddle2onnx/lstm_text_classifier_opset9": "Slice-1 (attributes) is onnx2torch's, which reads sizes with numpy",
-    "tf2onnx/lstm_text_classifier_opset9": "as above",
     "tf2onnx/bidirectional_gru": "a Loop with scan outputs and only a condition: its iteration count is data",
     "tf2onnx/image_ops": "a ConstantOfShape of a shape computed as a tensor",
-    "tf2onnx/tensor_ops": "GatherND (onnx2torch) splits its indices by their last axis, which fixes the batch size",
-    "spox/paired_scan": "Scan keys a dict by a symbolic size",
     "spox/sequence_map": "SplitToSequence fixes the sequence's length at the example's",
 }
 

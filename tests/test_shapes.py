@@ -10,9 +10,10 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
+from tests.conftest import make_model
 
 
 class _Attention(torch.nn.Module):
@@ -141,8 +142,8 @@ def test_unknown_dimensions_become_symbols_of_their_own(tmp_path):
     path = tmp_path / "unknown.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     gm = ow.convert(path)
-    assert _single_output(gm, ow.propagate_shapes(gm)) == ("x_dim0", 3)
-    assert _single_output(gm, ow.propagate_shapes(gm, dims={"x_dim0": 4})) == (4, 3)
+    assert _single_output(gm, ow.propagate_shapes(gm)) == ("x_0", 3)
+    assert _single_output(gm, ow.propagate_shapes(gm, dims={"x_0": 4})) == (4, 3)
 
 
 @pytest.mark.parametrize(
@@ -170,3 +171,34 @@ def test_needs_inputs_for_modules_built_elsewhere(attention_path):
     assert _outputs(traced, shapes) == [(10, 8), (2, 4, 8, 4)]
     with pytest.raises(TypeError, match="expects a torch.fx.GraphModule"):
         ow.propagate_shapes(torch.nn.Linear(2, 2))
+
+
+def test_an_integer_shape_module_gets_torchs_symbolic_sizes_and_standard_fx_metadata(tmp_path):
+    # Reshape to [batch, sequence, 2, -1] from Shape/Gather/Concat, then a strided Conv's floor division.
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Slice", ["s", "zero", "two"], ["bs"]),
+        helper.make_node("Concat", ["bs", "split"], ["target"], axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["heads"]),
+        helper.make_node("Transpose", ["x"], ["channels_first"], perm=[0, 2, 1]),
+        helper.make_node("Conv", ["channels_first", "w"], ["strided"], strides=[2]),
+    ]
+    initializers = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+                    (("zero", [0]), ("two", [2]), ("split", [2, -1]))]
+    initializers.append(numpy_helper.from_array(np.zeros((4, 8, 3), np.float32), "w"))
+    model = make_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "sequence", 8])],
+                       [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("heads", "strided")],
+                       initializers, opset=18)
+    gm = ow.convert(model, integer_shapes=True)
+    shapes = ow.propagate_shapes(gm)
+    by_output = {n.meta["onnx_outputs"][0]: n for n in gm.graph.nodes if n.op in ("call_module", "call_function") and n.meta.get("onnx_outputs")}
+    assert shapes[by_output["heads"].name].shape == ("batch", "sequence", 2, 4)
+    # (sequence - 3) // 2 + 1: a floor division no polynomial fit gives.
+    batch, channels, length = shapes[by_output["strided"].name].shape
+    assert (batch, channels) == ("batch", 4)
+    assert [eval(length, {"sequence": n}) for n in (3, 4, 11)] == [1, 1, 5]  # noqa: S307 - an expression it printed
+    value = by_output["strided"].meta["val"]
+    assert isinstance(value.shape[0], torch.SymInt) and value.shape[1] == 4
+    assert by_output["strided"].meta["tensor_meta"].dtype == torch.float32
+    # The module's own weights are back after the run.
+    assert all(t.device.type == "meta" for t in gm.parameters())

@@ -11,6 +11,7 @@ from torch import fx
 
 from . import _core
 from ._builder import build_graph_module, build_subgraph
+from ._fake_run import INTEGER_SHAPES
 from ._gc_pause import paused_collection
 from ._session import Session, session
 from ._skeleton import DEFAULT_SIZE_THRESHOLD
@@ -77,6 +78,7 @@ def convert(
             progress=progress,
         )
     if integer_shapes:  # dynamo (torch.compile, torch.cond, while_loop) refuses lazily compiled forwards
+        module.meta[INTEGER_SHAPES] = True
         for graph in module.modules():
             if hasattr(graph, "real_recompile"):
                 graph.real_recompile()

@@ -23,21 +23,16 @@ from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from torch.utils._pytree import tree_map_only
 
-from ._builder import ONNX_INPUT
+from ._builder import ONNX_INPUT, symbol_name
 from ._dtypes import torch_dtype
 from ._errors import ExportError, FixedDimensionWarning
+from ._fake_run import fake_state
 
-__all__ = ["export", "symbol_name"]
+__all__ = ["export"]
 
 #: Size of a symbolic dimension in the example inputs when ``example_dims`` does not say: neither 0
 #: nor 1, which torch.export would specialise on.
 DEFAULT_EXAMPLE_SIZE = 4
-
-
-def symbol_name(input_name: str, axis: int, dim_param: str | None) -> str:
-    """The symbol of an input's symbolic dimension: its ``dim_param``, or ``<input>_<axis>`` where
-    the model leaves the dimension unnamed."""
-    return dim_param if dim_param else f"{input_name}_{axis}"
 
 
 def _dim_name(symbol: str) -> str:
@@ -54,24 +49,6 @@ def _example_size(low: int | None, high: int | None) -> int:
     if high is not None:
         size = min(size, high)
     return size
-
-
-def _fake_state(module: torch.nn.Module, fake_mode: FakeTensorMode) -> dict[str, torch.Tensor]:
-    """Replaces every tensor of ``module``'s state by a fake CPU tensor of ``fake_mode``, in place;
-    returns the meta tensors of the same names, shapes and dtypes (the program's state)."""
-    meta: dict[str, torch.Tensor] = {}
-    for owner_name, owner in module.named_modules():
-        for slots in (owner._parameters, owner._buffers):
-            for name, tensor in list(slots.items()):
-                if tensor is None:
-                    continue
-                with fake_mode:
-                    fake = torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
-                slots[name] = torch.nn.Parameter(fake, tensor.requires_grad) if isinstance(tensor, torch.nn.Parameter) else fake
-                empty = torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
-                meta[f"{owner_name}.{name}" if owner_name else name] = (
-                    torch.nn.Parameter(empty, tensor.requires_grad) if isinstance(tensor, torch.nn.Parameter) else empty)
-    return meta
 
 
 def _export_fixing_pinned_dims(module: torch.nn.Module, inputs: tuple[Any, ...], shapes: Any) -> torch.export.ExportedProgram:
@@ -119,8 +96,25 @@ def export(
     else:
         module = convert(model, strict=strict, base_dir=base_dir, integer_shapes=True)
     fake_mode = FakeTensorMode(shape_env=ShapeEnv())
-    meta_state = _fake_state(module, fake_mode)
-    dims, example_dims = dict(dims or {}), dict(example_dims or {})
+    with fake_state(module, fake_mode) as meta_state:
+        program = _trace(module, fake_mode, dict(dims or {}), dict(example_dims or {}))
+    for name in list(program.state_dict):
+        program.state_dict[name] = meta_state[name]
+    # The example inputs were fakes of this function's FakeTensorMode: meta, as the state, so that
+    # torch.export.save writes them and torch.export.load reads them back under weights_only.
+    program.example_inputs = tree_map_only(
+        torch.Tensor, lambda t: torch.empty(t.shape, dtype=t.dtype, device="meta"), program.example_inputs)
+    for name, value in list(program.constants.items()):
+        # A constant the trace computed (an index table from torch.from_numpy) is real and stays;
+        # one standing for state (fake) becomes meta as the state does.
+        if isinstance(value, FakeTensor) or (isinstance(value, torch.Tensor) and value.device.type == "meta"):
+            program.constants[name] = torch.empty(value.shape, dtype=value.dtype, device="meta")
+    return program
+
+
+def _trace(module: torch.nn.Module, fake_mode: FakeTensorMode, dims: dict[str, Any], example_dims: dict[str, int]
+           ) -> torch.export.ExportedProgram:
+    """torch.export of ``module`` (its state already fake) on fake inputs of the declared shapes."""
     symbols: dict[str, torch.export.Dim] = {}
     inputs, dynamic_shapes = [], []
     for placeholder in module.graph.find_nodes(op="placeholder"):
@@ -157,15 +151,4 @@ def export(
         where = next((line.strip() for line in lines if line.strip().startswith("While executing")), "")
         raise ExportError(f"torch.export could not trace the module: {type(error).__name__}: "
                           f"{lines[0] if lines else ''}" + (f" ({where})" if where else "")) from error
-    for name in list(program.state_dict):
-        program.state_dict[name] = meta_state[name]
-    # The example inputs were fakes of this function's FakeTensorMode: meta, as the state, so that
-    # torch.export.save writes them and torch.export.load reads them back under weights_only.
-    program.example_inputs = tree_map_only(
-        torch.Tensor, lambda t: torch.empty(t.shape, dtype=t.dtype, device="meta"), program.example_inputs)
-    for name, value in list(program.constants.items()):
-        # A constant the trace computed (an index table from torch.from_numpy) is real and stays;
-        # one standing for state (fake) becomes meta as the state does.
-        if isinstance(value, FakeTensor) or (isinstance(value, torch.Tensor) and value.device.type == "meta"):
-            program.constants[name] = torch.empty(value.shape, dtype=value.dtype, device="meta")
     return program

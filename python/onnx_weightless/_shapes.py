@@ -1,14 +1,20 @@
 """propagate_shapes(): the shape and dtype of every value of a converted GraphModule, without data.
 
 The module runs on meta inputs through meta_forward's interpreter, which records what each fx node
-produces. Symbolic ONNX dimensions (batch, sequence) left unbound are found as expressions: torch's
-own symbolic shapes (FakeTensorMode with a ShapeEnv) cannot follow ONNX graphs, which compute
-shapes as tensors (Shape -> Gather -> Concat -> Reshape) and so turn every symbol into a
-data-dependent one at the first Reshape. Instead the module runs at several sizes of the unbound
-symbols and each dimension is fitted exactly, with rational coefficients, by a polynomial of degree
-at most 2 in them (``batch*sequence``, ``past + sequence``, ``2*sequence + 1``) and checked at one
-more size. A dimension no such polynomial gives (a strided convolution's floor division, say) is
-reported as None: bind the symbols to get numbers.
+produces. Symbolic ONNX dimensions (batch, sequence) left unbound are found as expressions, two ways:
+
+* A module converted with integer shapes (``convert(..., integer_shapes=True)``) runs once under
+  torch's symbolic shapes (``_fake_run``): every dimension is torch's exact expression in the
+  symbols, floor divisions included, and each node gets the standard FX metadata ``meta["val"]``
+  (a fake tensor with symbolic sizes) and ``meta["tensor_meta"]``, as ``ShapeProp`` and
+  ``make_fx`` write them.
+* Otherwise (and where that run fails: a size computed from tensor values), torch's symbolic
+  shapes cannot follow the module, which computes shapes as tensors (Shape -> Gather -> Concat ->
+  Reshape). The module runs at several sizes of the unbound symbols and each dimension is fitted
+  exactly, with rational coefficients, by a polynomial of degree at most 2 in them
+  (``batch*sequence``, ``past + sequence``, ``2*sequence + 1``) and checked at one more size. A
+  dimension no such polynomial gives (a strided convolution's floor division, say) is None: bind
+  the symbols to get numbers.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from typing import Any, NamedTuple
 import sympy
 import torch
 from torch import fx
+from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
-from ._builder import ONNX_INPUT, OnnxInput
+from ._builder import ONNX_INPUT, OnnxInput, symbol_name
 from ._dtypes import torch_dtype
+from ._fake_run import INTEGER_SHAPES, Recording, expression, symbolic_run
 from ._meta_forward import _MetaInterpreter
 
 __all__ = ["SHAPE", "ValueShape", "input_symbols", "propagate_shapes"]
@@ -47,18 +55,11 @@ _MAX_DEGREE = 2
 _PROBE_RANGE = (3, 61)  # sizes the unbound symbols take while probing
 
 
-class _Recorder(_MetaInterpreter):
+class _Recorder(Recording, _MetaInterpreter):
     """meta_forward's interpreter, keeping every node's result (shapes and dtypes only)."""
 
-    def __init__(self, module: fx.GraphModule) -> None:
-        super().__init__(module)
-        self.results: dict[fx.Node, Any] = {}
-
-    def run_node(self, n: fx.Node) -> Any:
-        result = super().run_node(n)
-        if n.op != "output":
-            self.results[n] = _describe(result)
-        return result
+    def record(self, result: Any) -> Any:
+        return _describe(result)
 
 
 def _describe(value: Any) -> Any:
@@ -101,7 +102,7 @@ def _declared_shapes(
         if dims is None:
             raise ValueError(f"graph input {spec.name!r} declares no shape: give it one in input_shapes")
         # An unknown, unnamed dimension becomes a symbol of its own.
-        named = tuple(f"{spec.name}_dim{axis}" if dim is None else dim for axis, dim in enumerate(dims))
+        named = tuple(symbol_name(spec.name, axis, dim) if dim is None else dim for axis, dim in enumerate(dims))
         declared.append((named, torch_dtype(spec.elem_type)))
     return declared
 
@@ -203,6 +204,29 @@ def _symbolic(
     return {node: merge([run[node] for run in runs]) for node in runs[0]}
 
 
+def _torch_symbolic(module: fx.GraphModule, declared, bound: Mapping[str, int]) -> dict[fx.Node, Any] | None:
+    """Each node's shapes from one run under torch's symbolic shapes, its fake results written to
+    ``meta["val"]`` and ``meta["tensor_meta"]``; None where the run fails (a size computed from
+    tensor values, an operator without a fake implementation), for the polynomial fit to take over."""
+    try:
+        values, names = symbolic_run(module, declared, bound)
+    except Exception:  # noqa: BLE001 - any failure of the symbolic run falls back to the fit
+        return None
+
+    def describe(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return ValueShape(tuple(expression(d, names) for d in value.shape), value.dtype)
+        if isinstance(value, (tuple, list)):
+            return tuple(describe(item) for item in value)
+        return None
+
+    for node, value in values.items():
+        node.meta["val"] = value
+        if isinstance(value, torch.Tensor):
+            node.meta["tensor_meta"] = _extract_tensor_metadata(value)
+    return {node: describe(value) for node, value in values.items()}
+
+
 def input_symbols(module: fx.GraphModule) -> set[str]:
     """The symbol names the ONNX graph inputs of ``module`` (from convert) declare."""
     return {
@@ -227,8 +251,10 @@ def propagate_shapes(
     from ``input_shapes`` (one shape per graph input, in order or by ONNX input name; ints and
     symbol names), else from the ONNX graph's declared inputs. ``dims`` binds symbols to sizes;
     symbols left unbound stay symbolic: dimensions depending on them are expressions such as
-    ``"batch*sequence"`` (exact polynomials of degree ≤ 2, found by running at several sizes), or
-    None where no such expression exists.
+    ``"batch*sequence"``. For a module converted with ``integer_shapes=True`` they are torch's own
+    symbolic sizes, and every node also gets ``meta["val"]`` and ``meta["tensor_meta"]``;
+    otherwise exact polynomials of degree ≤ 2 found by running at several sizes, or None where no
+    such expression exists.
     """
     if not isinstance(module, fx.GraphModule):
         raise TypeError(f"propagate_shapes expects a torch.fx.GraphModule, got {type(module).__name__}")
@@ -250,7 +276,10 @@ def propagate_shapes(
             if not isinstance(size, int) or size < 0:
                 raise ValueError(f"dims[{name!r}] must be a non-negative int, got {size!r}")
         free = [s for s in symbols if s not in bound]
-        if free:
+        symbolic = _torch_symbolic(module, declared, bound) if free and module.meta.get(INTEGER_SHAPES) else None
+        if symbolic is not None:
+            results = symbolic
+        elif free:
             results = _symbolic(module, declared, bound, free, seed)
         else:
             results = _run_at(module, declared, bound)

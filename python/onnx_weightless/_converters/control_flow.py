@@ -263,7 +263,11 @@ def _number(value: Any, read: Read, what: str) -> Any:
 class OnnxScan(nn.Module):
     """ONNX Scan (9 and later): runs ``body(*states, *slices, *outer)`` once per position along the
     scan inputs' axes (in each input's direction); returns the final states, then each scan output
-    stacked along its axis (in its direction)."""
+    stacked along its axis (in its direction).
+
+    With ``as_while`` (integer shapes), a Scan along a symbolic length runs as torch's
+    ``while_loop``, its scan outputs written into buffers of that length, so torch.export keeps it
+    as a loop rather than unrolling it at one length."""
 
     def __init__(
         self,
@@ -273,9 +277,11 @@ class OnnxScan(nn.Module):
         input_reversed: Sequence[bool],
         output_axes: Sequence[int],
         output_reversed: Sequence[bool],
+        as_while: bool = False,
     ) -> None:
         super().__init__()
         self.body = body
+        self.as_while = as_while
         self.states = states
         self.input_axes = tuple(input_axes)
         self.input_reversed = tuple(input_reversed)
@@ -311,8 +317,45 @@ class OnnxScan(nn.Module):
         return (*states, *stacked)
 
     def forward(self, *inputs: Any) -> Any:
-        results = self.iterate(inputs)
+        sequences = inputs[self.states : self.states + len(self.input_axes)]
+        symbolic = any(isinstance(s.shape[a % s.dim()], torch.SymInt) for s, a in zip(sequences, self.input_axes))
+        results = self.while_loop(inputs) if self.as_while and symbolic else self.iterate(inputs)
         return results[0] if len(results) == 1 else results
+
+    def while_loop(self, inputs: Sequence[Any]) -> tuple[Any, ...]:
+        """The scan as torch's ``while_loop``: carried are the step, the states and one buffer per
+        scan output, which each step writes a row of (at the end for a reversed output)."""
+        scanned = len(self.input_axes)
+        states = list(inputs[: self.states])
+        sequences = inputs[self.states : self.states + scanned]
+        outer = list(inputs[self.states + scanned :])
+        axes = [axis % sequence.dim() for axis, sequence in zip(self.input_axes, sequences)]
+        length = sequences[0].shape[axes[0]]
+        for sequence, axis in zip(sequences[1:], axes[1:]):
+            torch._check(sequence.shape[axis] == length, lambda: "Scan inputs have different lengths along their scan axes")
+
+        def slices(step: torch.Tensor) -> list[torch.Tensor]:
+            return [sequence.index_select(axis, (length - 1 - step if reverse else step).reshape(1)).squeeze(axis)
+                    for sequence, axis, reverse in zip(sequences, axes, self.input_reversed)]
+
+        start = torch.zeros((), dtype=torch.int64)
+        # Each scan output's per-step shape, from one call of the body (traced, it adds nothing kept).
+        rows = outputs_of(self.body(*states, *slices(start), *outer))[self.states :]
+        buffers = [torch.zeros((length, *row.shape), dtype=row.dtype) for row in rows]
+
+        def keep_going(step: torch.Tensor, *carried: torch.Tensor) -> torch.Tensor:
+            return step < length
+
+        def advance(step: torch.Tensor, *carried: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            outputs = outputs_of(self.body(*carried[: self.states], *slices(step), *outer))
+            written = [buffer.index_copy(0, (length - 1 - step if reverse else step).reshape(1), value.unsqueeze(0))
+                       for buffer, value, reverse in zip(carried[self.states :], outputs[self.states :], self.output_reversed)]
+            return _unaliased((step + 1, *outputs[: self.states], *written))
+
+        results = torch._higher_order_ops.while_loop(keep_going, advance, (start, *states, *buffers))
+        finals, written = results[1 : 1 + self.states], results[1 + self.states :]
+        stacked = [buffer.movedim(0, axis % buffer.dim()) for buffer, axis in zip(written, self.output_axes)]
+        return (*finals, *stacked)
 
 
 class OnnxScan8(OnnxScan):
@@ -365,6 +408,7 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
         [bool(d) for d in attributes.get("scan_input_directions", [0] * scanned)],
         attributes.get("scan_output_axes", [0] * produced),
         [bool(d) for d in attributes.get("scan_output_directions", [0] * produced)],
+        as_while=subgraphs.integer_shapes,
     )
     inputs = (*node.input_values, *outer_names(body))
     return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))

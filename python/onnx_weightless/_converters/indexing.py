@@ -113,6 +113,40 @@ def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
     return converted(node, OnnxGatherTake(node.attributes.get("axis", 0)))
 
 
+class OnnxGatherNDFlat(nn.Module, OnnxToTorchModule):
+    """ONNX GatherND, batch_dims included: each index tuple becomes one position in the data
+    flattened over the leading batch and indexed axes, taken with ``index_select``. No size is
+    read back from a tensor, so symbolic sizes stay symbolic (onnx2torch's counts its samples with
+    ``numel()`` and supports no batch_dims)."""
+
+    def __init__(self, batch_dims: int) -> None:
+        super().__init__()
+        self.batch_dims = batch_dims
+
+    def forward(self, data: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        batch, depth = self.batch_dims, indices.shape[-1]
+        device = _device(data, indices)
+        indexed = data.shape[batch : batch + depth]
+        index = indices.to(device, torch.int64)
+        position = torch.zeros(index.shape[:-1], dtype=torch.int64, device=device)
+        for axis, size in enumerate(indexed):  # row-major position within the indexed axes
+            position = position * size + _wrap_negative(index[..., axis], size)
+        span = 1
+        for size in indexed:
+            span = span * size
+        # Each batch element's positions start where its part of the flattened data does.
+        offsets = torch.arange(data.shape[:batch].numel(), device=device) * span
+        position = position.reshape(offsets.shape[0], -1) + offsets[:, None]
+        flat = data.reshape((-1, *data.shape[batch + depth :]))
+        taken = flat.index_select(0, position.reshape(-1))
+        return taken.reshape((*indices.shape[:-1], *data.shape[batch + depth :]))
+
+
+@register("GatherND", 11, 12, 13)
+def _(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    return converted(node, OnnxGatherNDFlat(node.attributes.get("batch_dims", 0)))
+
+
 class OnnxOneHot(nn.Module, OnnxToTorchModule, TakesPythonValues):
     def __init__(self, axis: int, negative_indices: bool) -> None:
         super().__init__()
