@@ -48,6 +48,7 @@ help:
 	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
 	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, spox, skl2onnx, tf2onnx, paddle2onnx, onnxscript, the TorchScript exporter)"
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
+	@echo "make export-sweep  every architecture fixture (both opsets and layouts) through ow.export at three sizes per symbol, and torch.compile"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
 
 # Installs those of the Debian packages $(1) that are missing.
@@ -208,9 +209,18 @@ wild-corpus: python-package $(foreach tool,$(WILD_TOOLS),.cache/wild-$(tool)-ven
 coverage: python-package
 	$(PY) scripts/node_test_coverage.py
 
+# tests/test_export_architectures.py's whole matrix: every architecture fixture's dynamic variant, both
+# opsets and layouts, through ow.export and torch.compile against onnxruntime (make test runs its smoke only). Fixtures
+# missing from .cache/fixtures/arch-*-dynamic are built as the tests reach them.
+.PHONY: export-sweep
+export-sweep: python-package
+	ONNX_WEIGHTLESS_EXPORT_SWEEP=1 $(PY) -m pytest -q tests/test_export_architectures.py
+
 # Each measurement in a fresh process; builds the workload models on first use (benchmarks/workloads.py).
+# Ends with the export section (ow.export vs transformers' Llama on meta, 8B and 70B); BENCH_ARGS="--only export"
+# reruns only that section and rewrites only its part of docs/benchmarks.md.
 bench: python-package
-	$(PY) benchmarks/run.py --write-doc
+	$(PY) benchmarks/run.py --write-doc $(BENCH_ARGS)
 
 demo: python-package
 	$(PY) scripts/demo.py models/llama3-8b.onnx

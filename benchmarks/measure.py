@@ -14,8 +14,18 @@ Methods:
               most 1 KiB serialized stay real (converters read axes, shapes and perms from them) and
               the default device stays ``cpu`` (onnx2torch's Transpose reads its perm back from a
               tensor); the floor to compare against where B1 itself fails
+  ow-export   ``onnx_weightless.export(path)``, every ONNX dim_param passed as a ``torch.export.Dim``:
+              phases load/convert/export, the program's node count, range constraints and input
+              shapes, warnings, and the nodes that fixed a symbolic dim if any; fails unless every
+              ``program.state_dict`` tensor is on ``meta``
+  hf-export   transformers' ``LlamaForCausalLM`` built under ``torch.device("meta")`` from the
+              ``config.json`` next to MODEL_PATH, then ``torch.export.export(model, (input_ids,),
+              dynamic_shapes=..., strict=False)`` with batch and sequence symbolic
+  import-hf   ``import torch`` and transformers' ``LlamaConfig``/``LlamaForCausalLM``: hf-export's imports
 
-Each method imports only what it uses, so B0/B1 run plain onnx/onnx2torch, untouched by this package.
+Each method imports only what it uses, so B0/B1 run plain onnx/onnx2torch, untouched by this package;
+ow-export's imports are those of ``import`` and hf-export's those of ``import-hf``, so each export's
+peak RSS compares to the import-only process of its own imports.
 The JSON holds in-process phase times (``time.perf_counter``), the bytes this process read during the
 measured part (``rchar``: every read syscall; ``read_bytes``: what reached storage, 0 from page cache),
 for our methods the bytes the skeleton scan read from the model file, and ``error`` if the method failed.
@@ -25,9 +35,11 @@ Peak RSS and wall time of the whole process are measured from outside (``benchma
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,6 +47,12 @@ from typing import Any
 # Symbolic input dimensions become these sizes in the meta forward pass.
 BATCH_SIZE = 1
 OTHER_DIM_SIZE = 128
+
+# hf-export's example input_ids: no dim of size 0 or 1, which torch.export would specialise; 4 is
+# ow.export's default example size for a symbolic dim.
+HF_EXAMPLE_SHAPE = (4, 4)
+# Written by benchmarks/workloads.py next to each model it builds.
+CONFIG_FILE = "config.json"
 
 
 def proc_io() -> dict[str, int]:
@@ -149,6 +167,169 @@ def _meta_inputs(model: Any, torch_dtype: Callable[[int], Any], torch: Any) -> l
     return inputs
 
 
+def run_ow_export(rec: Recorder, path: str) -> None:
+    with rec.phase("import"):
+        import torch
+
+        import onnx_weightless
+        from onnx_weightless import _convert, _session
+    watch = _TraceWatch(torch)
+    original_convert, original_export = _convert.convert, torch.export.export
+    export_calls: list[float] = []  # export() retraces when the model fixes a symbolic dim
+
+    def timed_convert(*args: Any, **kwargs: Any) -> Any:
+        with rec.phase("convert"):
+            return original_convert(*args, **kwargs)
+
+    def timed_export(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original_export(*args, **kwargs)
+        finally:
+            export_calls.append(time.perf_counter() - start)
+
+    # export() looks both up at call time, so these time exactly its own calls.
+    _convert.convert, torch.export.export = timed_convert, timed_export
+    rec.result["torch_export_calls"] = export_calls
+    try:
+        with _timed_skeleton_loads(rec, _session), watch, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rec.start()
+            with rec.phase("export"):
+                program = onnx_weightless.export(path)
+    except Exception:
+        rec.result.update(watch.report(failed=True))
+        raise
+    finally:
+        _convert.convert, torch.export.export = original_convert, original_export
+        _split_phases(rec)
+    # A FixedDimensionWarning says a symbolic dim was fixed: the export succeeded, but not as asked.
+    rec.result["warnings"] = list(dict.fromkeys(f"{w.category.__name__}: {w.message}"[:300] for w in caught))[:5]
+    _record_program(rec, program, torch)
+    if not all(all(dims) for dims in rec.result["symbolic_dims"].values()):
+        rec.result.update(watch.report(failed=False))
+
+
+def _split_phases(rec: Recorder) -> None:
+    """Turns the nested timings into disjoint phases: export = the rest of export() after convert,
+    convert = the rest of convert() after the skeleton load."""
+    if "export" in rec.phases and "convert" in rec.phases:
+        rec.phases["export"] -= rec.phases["convert"]
+    if "convert" in rec.phases and "load" in rec.phases:
+        rec.phases["convert"] -= rec.phases["load"]
+
+
+def _record_program(rec: Recorder, program: Any, torch: Any) -> None:
+    """Node count, range constraints and input shapes of an ExportedProgram; raises unless all of
+    its state is on the meta device (a weight allocated on CPU would be the failure measured)."""
+    rec.result["graph_nodes"] = len(program.graph.nodes)
+    rec.result["range_constraints"] = {str(symbol): str(bound) for symbol, bound in program.range_constraints.items()}
+    user_inputs = set(program.graph_signature.user_inputs)
+    inputs = [node for node in program.graph.find_nodes(op="placeholder") if node.name in user_inputs]
+    rec.result["input_shapes"] = {node.name: str(tuple(node.meta["val"].shape)) for node in inputs}
+    rec.result["symbolic_dims"] = {
+        node.name: [isinstance(dim, torch.SymInt) for dim in node.meta["val"].shape] for node in inputs
+    }
+    state = program.state_dict
+    not_meta = sorted(name for name, tensor in state.items() if tensor.device.type != "meta")
+    rec.result["state_tensors"] = len(state)
+    rec.result["state_elements"] = sum(tensor.numel() for tensor in state.values())
+    if not_meta:
+        raise AssertionError(f"{len(not_meta)} state_dict tensors not on meta, e.g. {not_meta[:3]}")
+
+
+class _TraceWatch:
+    """While active, notes each top-level graph node torch.export's interpreter runs and which of
+    them added shape guards, so a failed export can name where tracing stopped and which node
+    specialised a symbolic dim. Costs one attribute store and a length check per node."""
+
+    def __init__(self, torch: Any) -> None:
+        from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+        self._interpreter = torch.fx.Interpreter
+        self._shape_env = ShapeEnv
+        self._envs: list[Any] = []
+        self.last_node: Any = None
+        self.guarding: list[tuple[Any, list[Any]]] = []  # (node, the guards it added)
+
+    def __enter__(self) -> _TraceWatch:
+        watch, run_node, env_init = self, self._interpreter.run_node, self._shape_env.__init__
+        self._originals = run_node, env_init
+
+        def watched_init(env: Any, *args: Any, **kwargs: Any) -> None:
+            env_init(env, *args, **kwargs)
+            watch._envs.append(env)
+
+        def watched_run_node(interpreter: Any, node: Any) -> Any:
+            watch.last_node = node
+            before = [len(env.guards) for env in watch._envs]
+            try:
+                return run_node(interpreter, node)
+            finally:
+                added = [guard for env, n in zip(watch._envs, before) for guard in env.guards[n:]]
+                if added:
+                    watch.guarding.append((node, added))
+
+        self._shape_env.__init__ = watched_init
+        self._interpreter.run_node = watched_run_node
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._interpreter.run_node, self._shape_env.__init__ = self._originals
+
+    @staticmethod
+    def _describe(node: Any) -> str:
+        text = f"{node.name} ({node.op} {node.target}"
+        module = getattr(node.graph.owning_module, "get_submodule", None)
+        if node.op == "call_module" and module is not None:
+            text += f": {type(module(node.target)).__name__}"
+        return text + ")"
+
+    def report(self, failed: bool) -> dict[str, Any]:
+        """What to add to the JSON of an export that failed or fixed a symbolic dim: the first
+        guards that bound a symbol to a constant (``Eq(s, n)``), with the node and source line that
+        added them, and for a failure the last node run (where tracing stopped)."""
+        out: dict[str, Any] = {}
+        if failed and self.last_node is not None:
+            out["last_node"] = self._describe(self.last_node)
+        specialised = []
+        for node, guards in self.guarding:
+            for guard in guards:
+                expr = guard.expr
+                if type(expr).__name__ == "Equality" and any(arg.is_Integer for arg in expr.args):
+                    specialised.append(f"{expr} by {self._describe(node)} at {guard.sloc}")
+        if specialised:
+            out["specialised"] = specialised[:5]
+        return out
+
+
+def run_import_hf(rec: Recorder, path: str) -> None:
+    rec.start()
+    with rec.phase("import"):
+        import torch  # noqa: F401
+        from transformers import LlamaConfig, LlamaForCausalLM  # noqa: F401
+
+
+def run_hf_export(rec: Recorder, path: str) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything comes from the config file
+    with rec.phase("import"):
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+    config_path = os.path.join(os.path.dirname(os.path.abspath(path)), CONFIG_FILE)
+    config = LlamaConfig.from_json_file(config_path)
+    rec.result["attn_implementation"] = config._attn_implementation
+    rec.start()
+    with rec.phase("build"):
+        with torch.device("meta"):
+            model = LlamaForCausalLM(config)
+        model.eval()
+    input_ids = torch.zeros(HF_EXAMPLE_SHAPE, dtype=torch.int64, device="meta")
+    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence")}
+    with rec.phase("export"):
+        program = torch.export.export(model, (input_ids,), dynamic_shapes={"input_ids": dims}, strict=False)
+    _record_program(rec, program, torch)
+
+
 def run_onnx_load(rec: Recorder, path: str) -> None:
     with rec.phase("import"):
         import onnx
@@ -226,8 +407,29 @@ RUNNERS: dict[str, Callable[[Recorder, str], None]] = {
     "B0": run_b0,
     "B1": run_b1,
     "B1r": run_b1r,
+    "ow-export": run_ow_export,
+    "hf-export": run_hf_export,
+    "import-hf": run_import_hf,
 }
-METHODS = tuple(RUNNERS)
+# The per-workload sweep of benchmarks/run.py ("import" first: the reference) ...
+METHODS = ("import", "ow-load", "ow-convert", "onnx-load", "B0", "B1", "B1r")
+# ... and its export section, each export after the import-only reference of its own imports.
+EXPORT_METHODS = ("ow-export", "hf-export")
+EXPORT_REFERENCES = {"ow-export": "import", "hf-export": "import-hf"}
+
+
+def _error_lines(exc: BaseException, per_exception: int = 6) -> list[str]:
+    """The first lines of an exception and of each exception it was raised from (torch's own
+    message is usually the cause of a wrapping error)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = [line.rstrip() for line in str(exc).strip().splitlines() if line.strip()]
+        lines.append(f"{type(exc).__name__}: {text[0] if text else ''}"[:300])
+        lines += [line[:300] for line in text[1:per_exception]]
+        exc = exc.__cause__
+    return lines
 
 
 def main() -> int:
@@ -243,6 +445,7 @@ def main() -> int:
         traceback.print_exc()
         first_line = (str(exc).strip().splitlines() or [""])[0]
         error = f"{type(exc).__name__}: {first_line}"[:300]
+        rec.result["error_lines"] = _error_lines(exc)
     rec.stop()
     print(json.dumps({"method": method, "error": error, "phases": rec.phases, **rec.result}), flush=True)
     return 0 if error is None else 1

@@ -5,6 +5,10 @@ benchmarks/measure.py, each measurement in a fresh process under ``/usr/bin/time
 
 Prints one table per workload (medians over the runs), a summary of the parameter and node curves
 and the targets met or missed; ``--write-doc`` also writes them, with the machine, to docs/benchmarks.md.
+Then the export section: ``ow.export`` of the dynamic-shape Llama skeletons against torch.export of
+transformers' own model on meta, with its targets. ``--only export`` runs that section alone (and
+``--write-doc`` then rewrites only that section of the document); ``--only NAME ...`` without
+``export`` runs those workloads alone.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 import workloads
-from measure import METHODS
+from measure import EXPORT_METHODS, EXPORT_REFERENCES, METHODS
 from workloads import Workload
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +56,12 @@ FLAT_RSS_BAND = 50 * MIB
 # "Linear along nodes": a straight line explains the convert times (R²) and log-log slope stays near 1.
 LINEAR_MIN_R2 = 0.95
 LINEAR_MAX_SLOPE = 1.15
+# Export: ow-export (load+convert+export) within this ratio of hf-export's (build+export) time, and
+# its peak RSS within this much of the import-only process of its imports.
+EXPORT_TIME_RATIO = 1.5
+EXPORT_RSS_ABOVE_IMPORT = 300 * MB
+SEQUENCE_AXIS = 1  # of input_ids: [batch, sequence]
+EXPORT_HEADING = "## Export"
 
 
 @dataclass
@@ -68,9 +78,14 @@ class Measurement:
     read_bytes: int
     scan_bytes_read: int | None
     error: str | None
+    details: dict = field(default_factory=dict)  # the other JSON keys of the last run (export facts)
 
     def phase(self, *names: str) -> float:
         return sum(self.phases[name] for name in names)
+
+    def after_import(self) -> float:
+        """The measured work: every in-process phase but the imports."""
+        return sum(seconds for name, seconds in self.phases.items() if name != "import")
 
     def best(self, *names: str) -> float:
         return sum(self.best_phases[name] for name in names)
@@ -153,6 +168,7 @@ def measure(method: str, path: Path, runs: int, timeout: float) -> Measurement:
         return statistics.median(r.get(key) or 0 for r in used)
 
     scan = [r["scan_bytes_read"] for r in used if "scan_bytes_read" in r]
+    known = {"method", "error", "phases", "wall", "rss", "rchar", "read_bytes", "scan_bytes_read"}
     return Measurement(
         method=method,
         runs=len(results),
@@ -164,6 +180,7 @@ def measure(method: str, path: Path, runs: int, timeout: float) -> Measurement:
         read_bytes=int(median("read_bytes")),
         scan_bytes_read=int(statistics.median(scan)) if scan else None,
         error=failed,
+        details={key: value for key, value in used[-1].items() if key not in known},
     )
 
 
@@ -423,9 +440,152 @@ def r_squared(xs: Sequence[float], ys: Sequence[float]) -> float:
     return 1 - residual / total if total else 1.0
 
 
-def targets_section(targets: Sequence[Target]) -> str:
+def targets_section(targets: Sequence[Target], title: str = "Targets") -> str:
     mark = {True: "met", False: "**missed**", None: "not evaluated"}
-    return "### Targets\n\n" + table(["target", "result", "measured"], [[t.text, mark[t.met], t.detail] for t in targets])
+    return f"### {title}\n\n" + table(["target", "result", "measured"], [[t.text, mark[t.met], t.detail] for t in targets])
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+
+@dataclass
+class ExportResult:
+    """One export workload: ow-export and hf-export, each with the import-only reference of its imports."""
+
+    workload: Workload
+    measurements: dict[str, Measurement]
+    references: dict[str, Measurement]
+
+    def ok(self, method: str) -> Measurement | None:
+        m = self.measurements.get(method)
+        return m if m is not None and m.error is None else None
+
+    def above_import(self, method: str) -> int:
+        return self.measurements[method].rss - self.references[method].rss
+
+
+def run_export(name: str, references: dict[str, Measurement], runs: int, timeout: float,
+               progress: Callable[[str], None]) -> ExportResult:
+    progress(f"{name}: building")
+    path = workloads.build(name)
+    result = ExportResult(workloads.describe(name), {}, references)
+    for method in EXPORT_METHODS:
+        progress(f"{name}: {method}")
+        result.measurements[method] = measure(method, path, runs, timeout)
+    return result
+
+
+def sequence_symbolic(m: Measurement) -> bool:
+    """Whether the program's input_ids kept its sequence dim symbolic."""
+    dims = next(iter(m.details.get("symbolic_dims", {}).values()), [])
+    return len(dims) > SEQUENCE_AXIS and dims[SEQUENCE_AXIS]
+
+
+def export_notes(m: Measurement) -> str:
+    """Why a program is not what was asked: the error, where tracing stopped, warnings, fixed dims."""
+    notes = []
+    if m.error:
+        notes.append(f"**failed** ({m.error})")
+    if m.details.get("last_node"):
+        notes.append(f"last node run: {m.details['last_node']}")
+    notes += m.details.get("warnings", [])
+    calls = m.details.get("torch_export_calls", [])
+    if len(calls) > 1:
+        notes.append(f"torch.export.export ran {len(calls)} times ({', '.join(human_seconds(c) for c in calls)})")
+    if m.details.get("specialised"):
+        notes.append("dims fixed by: " + "; ".join(m.details["specialised"]))
+    return "; ".join(notes) or "—"
+
+
+def export_section(results: Sequence[ExportResult], runs: int) -> str:
+    ow_ref, hf_ref = results[0].references["ow-export"], results[0].references["hf-export"]
+    intro = (
+        "Each model is exported with a symbolic batch and sequence length and its weights never allocated. "
+        "**ow-export**: `onnx_weightless.export(path)` on the skeleton exported with `input_ids: int64[batch, sequence]` "
+        "(`llama-*-dynamic`), every ONNX dim_param left symbolic; time = load + convert + export, in-process. "
+        "**hf-export**: transformers' `LlamaForCausalLM` built from the same `config.json` (eager attention, as "
+        "the skeletons were exported) under "
+        "`with torch.device(\"meta\")`, then `torch.export.export(model, (input_ids,), dynamic_shapes=..., "
+        "strict=False)` with `Dim(\"batch\")` and `Dim(\"sequence\")` (example 4×4, as ow.export's default); "
+        "time = build + export, in-process. Both programs must hold their state on `meta` (checked). "
+        f"Fresh process per run, {runs} run{'s' if runs != 1 else ''} each, medians. *above imports*: peak RSS minus that of the import-only "
+        f"process of the same imports: `import onnx_weightless` for ow-export (peak {ow_ref.rss / MIB:.0f} MiB, "
+        f"wall {ow_ref.wall:.2f} s), `import torch` + transformers' `LlamaConfig`/`LlamaForCausalLM` for hf-export "
+        f"(peak {hf_ref.rss / MIB:.0f} MiB, wall {hf_ref.wall:.2f} s). *graph nodes*: `len(program.graph.nodes)`.\n"
+    )
+
+    def cell(m: Measurement | None, text: Callable[[Measurement], str]) -> str:
+        return text(m) if m else "failed"
+
+    header = ["model", "parameters", "ow-export", "hf-export", "ow / hf", "graph nodes ow / hf",
+              "peak RSS MiB ow / hf", "above imports MiB ow / hf", "input_ids ow / hf"]
+    rows = []
+    for r in results:
+        ow, hf = r.ok("ow-export"), r.ok("hf-export")
+        rows.append([
+            r.workload.name,
+            human_count(r.workload.parameters),
+            cell(ow, lambda m: human_seconds(m.after_import())),
+            cell(hf, lambda m: human_seconds(m.after_import())),
+            f"{ow.after_import() / hf.after_import():.2f}×" if ow and hf else "—",
+            f"{cell(ow, lambda m: str(m.details['graph_nodes']))} / {cell(hf, lambda m: str(m.details['graph_nodes']))}",
+            " / ".join(f"{r.measurements[m].rss / MIB:.0f}" for m in EXPORT_METHODS),
+            " / ".join(f"{r.above_import(m) / MIB:+.0f}" for m in EXPORT_METHODS),
+            f"{cell(ow, lambda m: next(iter(m.details['input_shapes'].values())))} / "
+            f"{cell(hf, lambda m: next(iter(m.details['input_shapes'].values())))}",
+        ])
+    detail_header = ["model", "method", "wall s", "phases (in-process)", "range constraints", "state (meta)", "notes"]
+    detail_rows = []
+    for r in results:
+        for method in EXPORT_METHODS:
+            m = r.measurements[method]
+            constraints = m.details.get("range_constraints")
+            detail_rows.append([
+                r.workload.name,
+                method,
+                f"{m.wall:.2f}",
+                ", ".join(f"{name} {human_seconds(seconds)}" for name, seconds in m.phases.items()) or "—",
+                ", ".join(f"{symbol}: {bound}" for symbol, bound in constraints.items()) if constraints else
+                ("none (no symbolic dim)" if constraints is not None else "—"),
+                f"{m.details['state_tensors']} tensors, {human_count(m.details['state_elements'])} elements"
+                if "state_tensors" in m.details else "—",
+                export_notes(m),
+            ])
+    return (
+        intro + "\n" + table(header, rows) + "\n\n" + table(detail_header, detail_rows) + "\n\n"
+        + targets_section(export_targets(results), "Export targets")
+    )
+
+
+def export_targets(results: Sequence[ExportResult]) -> list[Target]:
+    targets = []
+    for r in results:
+        name = r.workload.name
+        ow, hf = r.ok("ow-export"), r.ok("hf-export")
+        if ow is None:
+            targets.append(Target(f"{name}: ow-export succeeds", False, r.measurements["ow-export"].error or ""))
+            continue
+        shape = next(iter(ow.details["input_shapes"].values()))
+        targets.append(Target(
+            f"{name}: ow-export keeps the sequence length symbolic", sequence_symbolic(ow),
+            f"input_ids {shape}" + (f"; {'; '.join(ow.details.get('warnings', []))}" if ow.details.get("warnings") else "")))
+        targets.append(Target(
+            f"{name}: program state all on meta", True,
+            f"{ow.details['state_tensors']} tensors, {human_count(ow.details['state_elements'])} elements"))
+        ratio_text = f"{name}: ow-export time ≤ {EXPORT_TIME_RATIO}× hf-export's"
+        if hf:
+            share = ow.after_import() / hf.after_import()
+            caveat = "" if sequence_symbolic(ow) else "; ow-export traced with fixed dims, not the symbolic export asked for"
+            targets.append(Target(ratio_text, share <= EXPORT_TIME_RATIO,
+                                  f"{share:.2f}× ({human_seconds(ow.after_import())} vs {human_seconds(hf.after_import())}){caveat}"))
+        else:
+            targets.append(Target(ratio_text, None, f"hf-export failed: {r.measurements['hf-export'].error}"))
+        above = r.above_import("ow-export")
+        targets.append(Target(
+            f"{name}: ow-export peak RSS ≤ {EXPORT_RSS_ABOVE_IMPORT // MB} MB above its imports",
+            above <= EXPORT_RSS_ABOVE_IMPORT, f"{above / MB:+.0f} MB ({above / MIB:+.0f} MiB); hf-export "
+            f"{r.above_import('hf-export') / MB:+.0f} MB above its imports"))
+    return targets
 
 
 # ---------------------------------------------------------------------------------------------- document
@@ -472,15 +632,30 @@ def method_notes(runs: int) -> str:
     )
 
 
-def write_doc(sections: Sequence[str], runs: int, argv: Sequence[str]) -> None:
+def write_doc(sections: Sequence[str] | None, export: str | None, runs: int, argv: Sequence[str]) -> None:
+    """Writes the results (``sections``) and the export section (``export``); a part not run this
+    time (None) is kept as the document has it, since each part names the run that wrote it."""
     command = shlex.join(["python", "benchmarks/run.py", *argv])
-    text = (
-        "# Benchmarks\n\n"
-        f"Written by `{command}` (`make bench`) on {datetime.date.today().isoformat()}.\n\n"
-        "## Machine\n\n" + machine() + "\n## Method\n\n" + method_notes(runs) + "\n## Results\n\n"
-        + "\n\n".join(sections) + "\n"
-    )
-    DOC.write_text(text)
+    today = datetime.date.today().isoformat()
+    old = DOC.read_text() if DOC.exists() else ""
+    old_main, found, old_export = old.partition("\n" + EXPORT_HEADING + "\n")
+    if sections is not None:
+        main_text = (
+            "# Benchmarks\n\n"
+            f"Written by `{command}` (`make bench`) on {today}.\n\n"
+            "## Machine\n\n" + machine() + "\n## Method\n\n" + method_notes(runs) + "\n## Results\n\n"
+            + "\n\n".join(sections) + "\n"
+        )
+    else:
+        main_text = old_main.rstrip("\n") + "\n" if old_main.strip() else "# Benchmarks\n\n## Machine\n\n" + machine()
+    if export is not None:
+        versions = ", ".join(f"{package} {metadata.version(package)}" for package in ("torch", "transformers"))
+        export_text = (
+            f"{EXPORT_HEADING}\n\nWritten by `{command}` on {today} ({versions}).\n\n" + export + "\n"
+        )
+    else:
+        export_text = EXPORT_HEADING + "\n" + old_export if found else ""
+    DOC.write_text(main_text + ("\n" + export_text if export_text else ""))
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -488,11 +663,14 @@ def write_doc(sections: Sequence[str], runs: int, argv: Sequence[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=workloads.WORKLOADS, help="these workloads only")
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=(*workloads.WORKLOADS, "export"),
+                        help="these workloads only; 'export': the export section")
     parser.add_argument("--runs", type=int, default=3, help="processes per (workload, method); medians are shown")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a process is killed")
     parser.add_argument("--write-doc", action="store_true", help=f"also write {DOC.relative_to(HERE.parent)}")
     args = parser.parse_args()
+    names = args.only or (*workloads.SWEEP_WORKLOADS, "export")
+    sweep = [name for name in names if name != "export"]
 
     def progress(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -501,29 +679,44 @@ def main() -> None:
     reference = measure("import", MEASURE, args.runs, args.timeout)
     if reference.error:
         sys.exit(f"import onnx_weightless failed: {reference.error}")
-    sections = [reference_section(reference)]
-    print(sections[0], flush=True)
 
-    results = []
-    for name in args.only or workloads.WORKLOADS:
-        results.append(run_workload(name, args.runs, args.timeout, progress))
-        sections.append(workload_section(results[-1], reference))
-        print(sections[-1] + "\n", flush=True)
+    sections = None
+    if sweep:
+        sections = [reference_section(reference)]
+        print(sections[0], flush=True)
+        results = []
+        for name in sweep:
+            results.append(run_workload(name, args.runs, args.timeout, progress))
+            sections.append(workload_section(results[-1], reference))
+            print(sections[-1] + "\n", flush=True)
 
-    for kind, axis in (("params-curve", "parameters"), ("nodes-curve", "nodes")):
-        section = curve_section(results, kind, axis, reference)
-        if section:
-            sections.append(section)
-            print(section + "\n")
+        for kind, axis in (("params-curve", "parameters"), ("nodes-curve", "nodes")):
+            section = curve_section(results, kind, axis, reference)
+            if section:
+                sections.append(section)
+                print(section + "\n")
 
-    targets = [t for r in results if r.workload.kind == "embedded" for t in embedded_targets(r, reference)]
-    targets += [t for r in results if r.workload.kind == "skeleton" for t in skeleton_targets(r, reference)]
-    targets += curve_targets(results, reference)
-    if targets:
-        sections.append(targets_section(targets))
-        print(sections[-1])
+        targets = [t for r in results if r.workload.kind == "embedded" for t in embedded_targets(r, reference)]
+        targets += [t for r in results if r.workload.kind == "skeleton" for t in skeleton_targets(r, reference)]
+        targets += curve_targets(results, reference)
+        if targets:
+            sections.append(targets_section(targets))
+            print(sections[-1])
+
+    export = None
+    if "export" in names:
+        start = time.perf_counter()
+        progress("import reference of hf-export")
+        references = {"ow-export": reference}
+        for method in EXPORT_METHODS:
+            if EXPORT_REFERENCES[method] != "import":
+                references[method] = measure(EXPORT_REFERENCES[method], MEASURE, args.runs, args.timeout)
+        exports = [run_export(name, references, args.runs, args.timeout, progress) for name in workloads.EXPORT_WORKLOADS]
+        export = export_section(exports, args.runs)
+        print(f"\n{EXPORT_HEADING}\n\n{export}\n", flush=True)
+        progress(f"export section: {time.perf_counter() - start:.0f} s")
     if args.write_doc:
-        write_doc(sections, args.runs, sys.argv[1:])
+        write_doc(sections, export, args.runs, sys.argv[1:])
         progress(f"wrote {DOC}")
 
 

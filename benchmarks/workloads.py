@@ -6,7 +6,12 @@ optimized, down-converted to opset 17), so all of them look like real exports:
 
 * ``llama-1b``, ``llama-8b``, ``llama-70b`` (kind "skeleton"): full-size
   Llama-3.2-1B / Llama-3-8B / Llama-3-70B dims; every weight is an external-data
-  reference into ``model.onnx.data``, which is never written.
+  reference into ``model.onnx.data``, which is never written.  Their input is
+  the static ``input_ids: int64[1, 128]``.
+* ``llama-8b-dynamic``, ``llama-70b-dynamic`` (kind "skeleton-dynamic"): the
+  same skeletons exported with ``input_ids: int64[batch, sequence]`` (symbolic
+  batch and sequence length), for the export benchmark (``ow.export`` against
+  torch.export of transformers' own model on meta).
 * ``embedded-1.7gb`` (kind "embedded"): one self-contained ~1.7 GB .onnx file
   holding ~426M real random fp32 weights (below protobuf's 2 GB limit).
 * ``params-<hidden>`` (kind "params-curve"): 8 layers, hidden 256 ... 8192, so
@@ -16,7 +21,9 @@ optimized, down-converted to opset 17), so all of them look like real exports:
   are the same model: the point where the two curves cross.
 
 Models are cached in ``.cache/benchmarks/<name>/model.onnx`` next to a
-``workload.json`` recording the measured parameter and node counts.  A build
+``workload.json`` recording the measured parameter and node counts and a
+``config.json``: the transformers LlamaConfig the model was exported from
+(with its ``attn_implementation``), so a benchmark can build the same model.  A build
 writes into a temporary folder that is renamed into place, so a cache folder is
 either complete or absent.
 
@@ -43,6 +50,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache" / "benchmarks"
 MODEL_FILE = "model.onnx"
 INFO_FILE = "workload.json"
+CONFIG_FILE = "config.json"
 DATA_FILE = MODEL_FILE + ".data"  # the location make_model writes into external references
 
 # Node count of a make_model export is 17 + 67 per decoder layer with this
@@ -55,7 +63,7 @@ _NODES_BASE, _NODES_PER_LAYER = 17, 67
 class Workload:
     name: str  # e.g. "llama-8b"
     description: str  # one line for the tables
-    kind: str  # "skeleton", "embedded", "params-curve" or "nodes-curve"
+    kind: str  # "skeleton", "skeleton-dynamic", "embedded", "params-curve" or "nodes-curve"
     parameters: int  # number of weight elements
     nodes: int  # ONNX graph nodes (measured once built, estimated before)
     weights_present: bool
@@ -72,6 +80,7 @@ class _Spec:
     kv_heads: int
     vocab: int
     tied: bool = False
+    dynamic: bool = False  # input_ids int64[batch, sequence] instead of int64[1, 128]
 
     @property
     def embedded(self) -> bool:
@@ -103,7 +112,8 @@ class _Spec:
             f"{self.heads}/{self.kv_heads} heads, vocab {self.vocab}"
         )
         weights = "weights embedded" if self.embedded else "weights absent"
-        return f"{self.title}: {shape}{', tied embeddings' if self.tied else ''}; {weights}"
+        inputs = "; input_ids int64[batch, sequence]" if self.dynamic else ""
+        return f"{self.title}: {shape}{', tied embeddings' if self.tied else ''}; {weights}{inputs}"
 
 
 def _curve_point(title: str, kind: str, hidden: int, layers: int) -> _Spec:
@@ -119,6 +129,8 @@ _SPECS: dict[str, _Spec] = {
     "llama-1b": _Spec("Llama-3.2-1B skeleton", "skeleton", 2048, 8192, 16, 32, 8, 128256, tied=True),
     "llama-8b": _Spec("Llama-3-8B skeleton", "skeleton", 4096, 14336, 32, 32, 8, 128256),
     "llama-70b": _Spec("Llama-3-70B skeleton", "skeleton", 8192, 28672, 80, 64, 8, 128256),
+    "llama-8b-dynamic": _Spec("Llama-3-8B skeleton", "skeleton-dynamic", 4096, 14336, 32, 32, 8, 128256, dynamic=True),
+    "llama-70b-dynamic": _Spec("Llama-3-70B skeleton", "skeleton-dynamic", 8192, 28672, 80, 64, 8, 128256, dynamic=True),
     "embedded-1.7gb": _Spec("Llama-style, single file", "embedded", 1536, 4096, 13, 12, 4, 32000),
     **{
         f"params-{h}": _curve_point("params curve", "params-curve", h, 8)
@@ -131,6 +143,9 @@ _SPECS: dict[str, _Spec] = {
 }
 
 WORKLOADS: tuple[str, ...] = tuple(_SPECS)
+# benchmarks/run.py: the per-workload sweep, and the export section's models.
+SWEEP_WORKLOADS: tuple[str, ...] = tuple(name for name, spec in _SPECS.items() if not spec.dynamic)
+EXPORT_WORKLOADS: tuple[str, ...] = tuple(name for name, spec in _SPECS.items() if spec.dynamic)
 
 
 def _spec(name: str) -> _Spec:
@@ -186,8 +201,10 @@ def _export(spec: _Spec, out: Path) -> dict:
     # Random weights are created only for the embedded workload (~1.7 GB); the
     # skeletons never allocate a weight.
     state = mdm.build_random_model(cfg).state_dict() if spec.embedded else None
-    proto = mdm.make_model(spec.sizes(), state, out)
+    proto = mdm.make_model(spec.sizes(), state, out, dynamic=spec.dynamic)
     del state
+    config = {**cfg.to_dict(), "attn_implementation": cfg._attn_implementation}
+    (out.parent / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
     # Weights are the initializers named like a model parameter (under any of a
     # tied parameter's names); the rest are small exporter constants.

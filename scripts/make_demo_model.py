@@ -11,6 +11,8 @@ What it builds
     initializer with its real name, dims and dtype whose data is an external-data
     reference (location ``<out name>.data``, consecutive offset/length) into a file
     that is never written.  The file is therefore a few hundred KB.
+    ``make_model(..., dynamic=True)`` (the export benchmark's skeletons, built by
+    benchmarks/workloads.py) exports ``input_ids: int64[batch, sequence]`` instead.
 
 How
     1. The model is created under accelerate's ``init_empty_weights`` (parameters on
@@ -67,6 +69,10 @@ DEFAULT_OUT = REPO_ROOT / "models" / "llama3-8b.onnx"
 TARGET_OPSET = 17  # highest opset whose op versions onnx2torch 1.5.15 fully converts
 EXPORT_OPSET = 18  # the dynamo exporter's native opset; we down-convert afterwards
 BATCH, SEQ = 1, 128  # static input shape: keeps the graph free of dynamic-shape ops
+# make_model(..., dynamic=True): input_ids is int64[batch, sequence] instead.  The example
+# batch is 2 because torch.export specialises a dimension traced with size 1.
+DYNAMIC_DIMS = ("batch", "sequence")
+DYNAMIC_EXAMPLE = (2, SEQ)
 
 # Meta-Llama-3-8B config.json values (no hub access: written out here).
 LLAMA3_8B = dict(
@@ -148,9 +154,17 @@ def build_random_model(cfg: LlamaConfig, seed: int = 0) -> torch.nn.Module:
     return model
 
 
-def export_graph(model: torch.nn.Module) -> ir.Model:
-    """torch.onnx dynamo export of the meta model, unoptimized (optimizer can't read meta)."""
-    input_ids = torch.zeros((BATCH, SEQ), dtype=torch.int64, device="meta")
+def export_graph(model: torch.nn.Module, dynamic: bool = False) -> ir.Model:
+    """torch.onnx dynamo export of the meta model, unoptimized (optimizer can't read meta).
+
+    ``dynamic``: batch and sequence are symbolic (``DYNAMIC_DIMS``, the ONNX dim_params).
+    """
+    shape = DYNAMIC_EXAMPLE if dynamic else (BATCH, SEQ)
+    input_ids = torch.zeros(shape, dtype=torch.int64, device="meta")
+    dynamic_shapes = (
+        {"input_ids": {axis: torch.export.Dim(name) for axis, name in enumerate(DYNAMIC_DIMS)}}
+        if dynamic else None
+    )
     program = torch.onnx.export(
         model,
         (input_ids,),
@@ -159,6 +173,7 @@ def export_graph(model: torch.nn.Module) -> ir.Model:
         optimize=False,
         input_names=["input_ids"],
         output_names=["logits"],
+        dynamic_shapes=dynamic_shapes,
         verbose=False,
     )
     return program.model
@@ -227,7 +242,7 @@ def attach_real(weights: dict[str, ir.Value], state: dict[str, torch.Tensor]) ->
         value.const_value = ir.Tensor(t.numpy(), name=name)
 
 
-def normalize_for_onnx2torch(proto: onnx.ModelProto) -> None:
+def normalize_for_onnx2torch(proto: onnx.ModelProto, keep_computed_allowzero: bool = False) -> None:
     """Exact, local attribute fixes so onnx2torch 1.5.15 accepts the opset-17 graph.
 
     * The 18->17 adapter moves ReduceMean's ``axes`` input back to an attribute but
@@ -236,7 +251,9 @@ def normalize_for_onnx2torch(proto: onnx.ModelProto) -> None:
       ``axes`` is non-empty.
     * torchlib emits ``Reshape(allowzero=1)``, which onnx2torch refuses.  allowzero
       only matters when the target shape contains a 0, so with a constant shape
-      free of zeros it can be dropped.
+      free of zeros it can be dropped.  A dynamic-shape graph computes most of its
+      Reshape shapes at run time; with ``keep_computed_allowzero`` those keep
+      ``allowzero=1`` (valid at opset 17; only onnx2torch refuses it).
     Anything else unexpected raises instead of being papered over.
     """
     consts = {t.name: t for t in proto.graph.initializer}
@@ -251,16 +268,18 @@ def normalize_for_onnx2torch(proto: onnx.ModelProto) -> None:
             node.attribute.remove(attr)
         if node.op_type == "Reshape" and "allowzero" in attrs and attrs["allowzero"].i == 1:
             shape = consts.get(node.input[1])
+            if shape is None and keep_computed_allowzero:
+                continue
             if shape is None or (onnx.numpy_helper.to_array(shape) == 0).any():
                 raise RuntimeError(f"Reshape {node.name}: allowzero=1 with a non-constant or zero-dim shape")
             node.attribute.remove(attrs["allowzero"])
 
 
-def to_target_opset(model: ir.Model) -> onnx.ModelProto:
+def to_target_opset(model: ir.Model, dynamic: bool = False) -> onnx.ModelProto:
     """Serialize and down-convert 18 -> 17 (external references are preserved)."""
     proto = ir.to_proto(model)
     proto = onnx.version_converter.convert_version(proto, TARGET_OPSET)
-    normalize_for_onnx2torch(proto)
+    normalize_for_onnx2torch(proto, keep_computed_allowzero=dynamic)
     # Record provenance in the file itself.
     proto.producer_name = "onnx-weightless/scripts/make_demo_model.py"
     proto.producer_version = (
@@ -282,11 +301,18 @@ def parameter_names(model: torch.nn.Module, exported: set[str]) -> list[str]:
     return [next((n for n in names if n in exported), names[0]) for names in groups.values()]
 
 
-def make_model(sizes: dict, state: dict[str, torch.Tensor] | None, out: Path) -> onnx.ModelProto:
-    """Whole pipeline; ``state`` None -> weightless skeleton, else embed ``state``."""
+def make_model(
+    sizes: dict, state: dict[str, torch.Tensor] | None, out: Path, dynamic: bool = False
+) -> onnx.ModelProto:
+    """Whole pipeline; ``state`` None -> weightless skeleton, else embed ``state``.
+
+    ``dynamic``: input_ids is int64[batch, sequence] (see export_graph); the graph
+    then keeps its run-time-shaped Reshapes' ``allowzero=1``, so onnx2torch cannot
+    convert it.
+    """
     cfg = make_config(sizes)
     meta_model, buffers = build_meta_model(cfg)
-    graph = export_graph(meta_model)
+    graph = export_graph(meta_model, dynamic)
     order = parameter_names(meta_model, set(graph.graph.initializers))
     weights = optimize_without_weights(graph, set(order), buffers)
     if state is None:
@@ -294,7 +320,7 @@ def make_model(sizes: dict, state: dict[str, torch.Tensor] | None, out: Path) ->
         print(f"external data: {len(order)} tensors, {total} bytes referenced in {out.name}.data (not written)")
     else:
         attach_real(weights, state)
-    proto = to_target_opset(graph)
+    proto = to_target_opset(graph, dynamic)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(proto, str(out))  # tensors already external/embedded: nothing else written
     return proto

@@ -228,6 +228,12 @@ def _python_value_positions(module: nn.Module, record: Any, node: Any, mapping: 
     return {position for position in positions if mapping.inputs[position] in host}
 
 
+def _ranks(onnx_graph: Any) -> dict[str, int]:
+    """Value name -> rank, where shape inference gave one."""
+    return {name: len(info.type.tensor_type.shape.dim) for name, info in onnx_graph.value_info.items()
+            if info.type.HasField("tensor_type") and info.type.tensor_type.HasField("shape")}
+
+
 def _takes_varargs(module: nn.Module) -> bool:
     return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in inspect.signature(module.forward).parameters.values())
 
@@ -290,7 +296,7 @@ def _build_graph(
         return outputs_of[key]
 
     # Integer shapes (Conversion.integer_shapes): values computed as Python integers, by name.
-    host = host_nodes(graph_proto, set(value_uses(graph_proto, opsets))) if conversion.integer_shapes else {}
+    host = host_nodes(graph_proto, set(value_uses(graph_proto, opsets)), _ranks(onnx_graph)) if conversion.integer_shapes else {}
     host_forms: dict[str, fx.Node] = {}  # host value -> the fx node computing its Python form
     host_tensors: dict[str, fx.Node] = {}  # host value -> its tensor form, for operators computing with it
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -253,23 +253,26 @@ def _constant_node_value(node: NodeProto) -> HostValue | None:
 
 
 def _computable_when_run(node: NodeProto, inputs: list[HostValue], producers: dict[str, NodeProto],
-                         found: dict[str, HostValue]) -> bool:
+                         found: dict[str, HostValue], ranks: Mapping[str, int]) -> bool:
     """Whether ``node``, some of whose inputs are known only when the module runs, gives a 0-D or
     1-D value whatever those inputs are (else its converter computes it as a tensor)."""
     if node.op_type == "Reshape":  # to a shape known now, of at most one axis
         return inputs[1] is not None and len(inputs[1] if isinstance(inputs[1], list) else [inputs[1]]) <= 1
-    if node.op_type == "ConstantOfShape":  # of a shape of one axis: the Shape of a 1-D host value
+    if node.op_type == "ConstantOfShape":  # of a shape of one axis: the Shape of a 1-D value
         producer = producers.get(node.input[0])
-        return producer is not None and producer.op_type == "Shape" and producer.input[0] in found
+        return (producer is not None and producer.op_type == "Shape"
+                and (producer.input[0] in found or ranks.get(producer.input[0]) == 1))
     return True
 
 
-def host_nodes(graph: GraphProto, read_as_values: set[str]) -> dict[str, HostValue]:
+def host_nodes(graph: GraphProto, read_as_values: set[str], ranks: Mapping[str, int] | None = None) -> dict[str, HostValue]:
     """The names of ``graph``'s values (of its own nodes and initializers) that are host values,
     mapped to their value where known at conversion time (constants), else to None.
 
     A value qualifies when read as values (``read_as_values``: the value-use analysis) and computed
-    by Shape/Size or ``HOST_OPS`` from other host values."""
+    by Shape/Size or ``HOST_OPS`` from other host values. ``ranks`` (value name -> rank, from shape
+    inference) tells which Shapes give one-element values."""
+    ranks = ranks or {}
     found: dict[str, HostValue] = {}
     producers = {name: node for node in graph.node for name in node.output}
     for initializer in graph.initializer:
@@ -287,7 +290,7 @@ def host_nodes(graph: GraphProto, read_as_values: set[str]) -> dict[str, HostVal
         elif node.op_type in HOST_OPS and all(name in found for name in node.input if name):
             inputs = [found[name] if name else None for name in node.input]
             if any(value is None for value, name in zip(inputs, node.input) if name):
-                if _computable_when_run(node, inputs, producers, found):
+                if _computable_when_run(node, inputs, producers, found, ranks):
                     found[node.output[0]] = None  # computed when the module runs
                 continue
             try:  # every input known at conversion time: folded into a constant

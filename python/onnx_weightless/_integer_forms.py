@@ -77,12 +77,13 @@ def _slice(attributes: dict[str, Any], x: torch.Tensor, starts: HostValue, ends:
     starts, ends = _as_list(starts), _as_list(ends)
     axes = list(range(len(starts))) if axes is None else _as_list(axes)
     steps = [1] * len(starts) if steps is None else _as_list(steps)
-    index: list[Any] = [slice(None)] * x.dim()
     for start, end, axis, step in zip(starts, ends, axes, steps):
         if step < 0:
             raise NotImplementedError("Slice with a negative step and integer shapes")
-        index[_axis(axis, x.dim())] = slice(start, end, step)  # Python's slice clamps as ONNX does
-    return x[tuple(index)]
+        # aten.slice clamps as ONNX does, and only the sliced axes make an op (indexing with a
+        # tuple adds one per full slice when sizes are symbolic).
+        x = torch.ops.aten.slice.Tensor(x, _axis(axis, x.dim()), start, end, step)
+    return x
 
 
 def _unsqueeze(attributes: dict[str, Any], x: torch.Tensor, axes: HostValue) -> torch.Tensor:

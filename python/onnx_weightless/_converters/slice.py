@@ -19,20 +19,21 @@ from .registry import register
 
 
 def _sliced(x: torch.Tensor, starts: list, ends: list, axes: list | None, steps: list | None) -> torch.Tensor:
-    """ONNX Slice: Python's slices clamp as ONNX's do; a negative step flips the axis and slices
-    it forward from the mirrored positions."""
+    """ONNX Slice: aten.slice clamps as ONNX does; a negative step flips the axis and slices it
+    forward from the mirrored positions. One op per sliced axis (indexing with a tuple adds one per
+    full slice when sizes are symbolic)."""
     axes = list(range(len(starts))) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
-    index: list[slice] = [slice(None)] * x.dim()
-    flipped = []
+    cuts = []
     for start, end, axis, step in zip(starts, ends, axes, steps):
         axis = axis + x.dim() if axis < 0 else axis
         if step < 0:
-            flipped.append(axis)
             start, end, step = -start - 1, -end - 1, -step
-        index[axis] = slice(start, end, step)
-    x = torch.flip(x, dims=flipped) if flipped else x
-    return x[tuple(index)]
+            x = torch.flip(x, dims=(axis,))
+        cuts.append((axis, start, end, step))
+    for axis, start, end, step in cuts:
+        x = torch.ops.aten.slice.Tensor(x, axis, start, end, step)
+    return x
 
 
 class OnnxSliceTupleIndex(OnnxSlice, TakesPythonValues):
