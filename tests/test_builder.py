@@ -234,3 +234,22 @@ def test_python_code_is_generated_on_first_use(tmp_path, rng):
     assert "def forward" in gm.code
     plain = torch.fx.GraphModule(gm, gm.graph)  # an eagerly compiled copy, e.g. for torch.jit.script
     torch.testing.assert_close(plain(x), gm(x))
+
+
+def test_a_weightless_module_called_on_meta_inputs_runs_its_meta_forward(tmp_path, rng):
+    # A Reshape reading a real constant shape, after a MatMul with meta weights: one op could not
+    # mix the two; the call runs meta_forward, which the module as returned needs no wrapper for.
+    path = save(linear_reshape_model(rng), tmp_path)
+    weightless = ow.convert(path)
+    assert {t.device.type for t in weightless.buffers()} >= {"meta", "cpu"}  # weights, and the shape read as values
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        called = weightless(x.to("meta"))
+        real = ow.convert(path, with_weights=True)(x)
+    assert called.device.type == "meta"
+    assert (tuple(called.shape), called.dtype) == (tuple(real.shape), real.dtype)
+    assert (tuple(called.shape), called.dtype) == (tuple(ow.meta_forward(weightless, x.to("meta")).shape), real.dtype)
+    # Traced, it is a GraphModule like any: torch.export sees fake inputs, not meta ones.
+    materialised = ow.materialize(ow.convert(path, integer_shapes=True), path)
+    program = torch.export.export(materialised, (x,), strict=False)
+    torch.testing.assert_close(program.module()(x), real)

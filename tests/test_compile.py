@@ -16,12 +16,7 @@ from tests.conftest import flat_outputs
 from tests.wild_sweep import WILD, WildCase, cases, reference
 
 #: Case name -> why it does not compile in one graph yet.
-NOT_ONE_GRAPH = {
-    "optimum/t5/decoder_model_merged": "its If's branches give KV caches of different lengths, which torch.cond refuses",
-    "optimum/whisper/decoder_model_merged": "an Expand inside an If branch reads a shape computed outside it, as a tensor",
-    "tf2onnx/bidirectional_gru": "a Loop with scan outputs and only a condition: its iteration count is data",
-    "tf2onnx/image_ops": "a ConstantOfShape of a shape computed as a tensor",
-}
+NOT_ONE_GRAPH: dict[str, str] = {}
 
 FILES = [case for case in cases() if not case.variant]
 

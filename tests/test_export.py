@@ -150,11 +150,80 @@ def test_an_if_on_a_computed_value_exports_as_torch_cond_with_both_branches(name
     _run_against_onnxruntime(program, path, [{value.name: rising}, {value.name: -rising}])
 
 
-def test_a_module_that_cannot_be_traced_raises_export_error_naming_the_node():
-    # A ConstantOfShape of a shape computed as a tensor (from a Cast of a float computation).
-    with pytest.raises(ow.ExportError, match=r"While executing .*constant_of_shape") as raised:
-        ow.export(WILD / "tf2onnx" / "image_ops.onnx")
-    assert raised.value.__cause__ is not None
+def _counting_loop(compare: str = "Greater", step: int = 2) -> onnx.ModelProto:
+    """x[seq, 4]: a Loop without a trip count stepping a counter t by ``step`` while t < seq (as
+    ``Greater(seq, t)`` or ``Less(t, seq)``), summing rows x[t] and stacking 2·x[t] per iteration;
+    the bound seq is carried through unchanged, as tf2onnx writes a ``tf.while_loop``. With
+    ``compare="data"`` the condition reads the running sum instead: the count is data."""
+    t_next = helper.make_node("Add", ["t", "step"], ["t_next"])
+    compared = {"Greater": helper.make_node("Greater", ["n", "t_next"], ["going"]),
+                "Less": helper.make_node("Less", ["t_next", "n"], ["going"]),
+                "data": helper.make_node("Less", ["total_sum", "limit"], ["going"])}[compare]
+    body = helper.make_graph(
+        [helper.make_node("Gather", ["x", "t"], ["row"], axis=0), helper.make_node("Add", ["total", "row"], ["total_next"]),
+         helper.make_node("Mul", ["row", "two"], ["twice"]), t_next,
+         helper.make_node("ReduceSum", ["total_next"], ["total_sum"], keepdims=0), compared],
+        "body",
+        [helper.make_tensor_value_info("i", I64, []), helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("t", I64, []), helper.make_tensor_value_info("n", I64, []),
+         helper.make_tensor_value_info("total", F, [4])],
+        [helper.make_tensor_value_info("going", TensorProto.BOOL, []), helper.make_tensor_value_info("t_next", I64, []),
+         helper.make_tensor_value_info("n", I64, []), helper.make_tensor_value_info("total_next", F, [4]),
+         helper.make_tensor_value_info("twice", F, [4])],
+        initializer=[_const("step", np.array(step, np.int64)), _const("two", np.array(2.0, np.float32)),
+                     _const("limit", np.array(1.0, np.float32))])
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "i0"], ["seq"], axis=0),
+        helper.make_node("Less", ["i0", "seq"], ["first"]),
+        helper.make_node("Loop", ["", "first", "i0", "seq", "zeros"], ["t_end", "n_end", "total_end", "stacked"], body=body),
+    ]
+    return make_model(nodes, [helper.make_tensor_value_info("x", F, ["seq", 4])],
+                      [helper.make_tensor_value_info(name, F, None) for name in ("total_end", "stacked")],
+                      [_const("i0", np.array(0, np.int64)), _const("zeros", np.zeros(4, np.float32))], opset=17)
+
+
+@pytest.mark.parametrize("compare", ["Greater", "Less"])
+def test_a_loop_counting_to_a_size_stacks_its_scan_output_along_a_symbolic_length(tmp_path, compare):
+    path = save(_counting_loop(compare), tmp_path)
+    program = ow.export(path)
+    assert any("while_loop" in str(node.target) for node in program.graph.nodes if node.op == "call_function")
+    # ceil(seq / 2) rows, a size of the program's symbol: nothing fixed at the traced length.
+    stacked = next(node for node in program.graph.nodes if node.op == "output").args[0][1].meta["val"]
+    assert not isinstance(stacked.shape[0], int), stacked.shape
+    # torch.export takes a size of 1 apart: the program holds for the seqs giving 2 rows or more.
+    rng = np.random.default_rng(6)
+    _run_against_onnxruntime(program, path, [{"x": rng.standard_normal((seq, 4)).astype(np.float32)} for seq in (3, 4, 7)])
+
+
+def test_a_module_that_cannot_be_traced_raises_export_error_naming_the_node(tmp_path):
+    # A Loop whose iteration count is data, with a scan output: while_loop stacks no outputs, and
+    # no buffer length is known before it runs.
+    with pytest.raises(ow.ExportError, match=r"scan output 0.*While executing .*loop") as raised:
+        ow.export(save(_counting_loop("data"), tmp_path))
+    assert isinstance(raised.value.__cause__, Exception)
+
+
+def test_a_shape_split_into_parts_is_computed_as_integers(tmp_path):
+    # tf2onnx splits a Shape into its parts (Split of sizes given, and an equal Split-18).
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Split", ["shape", "sizes"], ["leading", "last"], axis=0),
+        helper.make_node("Split", ["leading"], ["batch", "seq"], axis=0, num_outputs=2),
+        helper.make_node("Mul", ["batch", "seq"], ["rows"]),
+        helper.make_node("Concat", ["rows", "last"], ["flat_shape"], axis=0),
+        helper.make_node("Reshape", ["x", "flat_shape"], ["flat"]),
+        helper.make_node("ConstantOfShape", ["seq"], ["ones"], value=numpy_helper.from_array(np.array([1.0], np.float32))),
+    ]
+    model = make_model(nodes, [helper.make_tensor_value_info("x", F, ["batch", "seq", 8])],
+                       [helper.make_tensor_value_info(name, F, None) for name in ("flat", "ones")],
+                       [_const("sizes", np.array([2, 1], np.int64))], opset=18)
+    path = save(model, tmp_path)
+    module = ow.convert(path, integer_shapes=True)
+    assert not [node for node in module.graph.nodes if node.op == "call_module" and "split" in str(node.target).lower()]
+    program = ow.export(path)
+    rng = np.random.default_rng(7)
+    _run_against_onnxruntime(program, path, [{"x": rng.standard_normal((b, n, 8)).astype(np.float32)} for b, n in [(2, 3), (3, 5), (4, 2)]])
 
 
 @pytest.mark.parametrize("name", ["tf2onnx/while_loop", "paddle2onnx/while_loop_opset11"])
@@ -203,3 +272,43 @@ def test_an_unnamed_dimension_is_a_symbol_named_after_its_input_and_axis():
     program = ow.export(WILD / "skl2onnx" / "linear_regression.onnx", dims={"X_0": (1, 1000)})
     (constraint,) = program.range_constraints.values()
     assert (constraint.lower, constraint.upper) == (1, 1000)
+
+
+def _sequence_map_model(read_elsewhere: bool = False) -> onnx.ModelProto:
+    """x[batch, parts, 8]: split along parts (axis -2), each part through MatMul/Relu, stacked back
+    along axis 1, and the count of parts; with ``read_elsewhere``, SequenceAt reads the sequence too."""
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["part", "w"], ["mixed"]), helper.make_node("Relu", ["mixed"], ["out"])],
+        "body", [helper.make_tensor_value_info("part", F, ["batch", 8])], [helper.make_tensor_value_info("out", F, ["batch", 4])],
+        initializer=[_const("w", np.random.default_rng(8).standard_normal((8, 4)).astype(np.float32))])
+    nodes = [
+        helper.make_node("SplitToSequence", ["x"], ["parts"], axis=-2, keepdims=0),
+        helper.make_node("SequenceMap", ["parts"], ["mapped"], body=body, name="per_part"),
+        helper.make_node("ConcatFromSequence", ["mapped"], ["y"], axis=1, new_axis=1),
+        helper.make_node("SequenceLength", ["mapped"], ["count"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", F, None), helper.make_tensor_value_info("count", I64, None)]
+    if read_elsewhere:
+        nodes.append(helper.make_node("SequenceAt", ["parts", "i0"], ["first"]))
+        outputs.append(helper.make_tensor_value_info("first", F, None))
+    return make_model(nodes, [helper.make_tensor_value_info("x", F, ["batch", "parts", 8])], outputs,
+                      [_const("i0", np.array(0, np.int64))] if read_elsewhere else [], opset=18)
+
+
+def test_a_sequence_split_mapped_and_stacked_runs_as_a_scan_along_a_symbolic_length(tmp_path):
+    path = save(_sequence_map_model(), tmp_path)
+    module = ow.convert(path, integer_shapes=True)
+    assert type(module.get_submodule("per_part")).__name__ == "OnnxScan"
+    # The default conversion keeps ONNX's sequences, and both hold the same state.
+    assert state_signature(ow.convert(path)) == state_signature(module)
+    program = ow.export(path)
+    rng = np.random.default_rng(9)
+    _run_against_onnxruntime(program, path, [{"x": rng.standard_normal((b, n, 8)).astype(np.float32)} for b, n in [(2, 3), (3, 5), (1, 2)]])
+
+
+def test_a_sequence_read_otherwise_stays_a_sequence(tmp_path):
+    path = save(_sequence_map_model(read_elsewhere=True), tmp_path)
+    module = ow.convert(path, integer_shapes=True)
+    assert type(module.get_submodule("per_part")).__name__ == "OnnxSequenceMap"
+    x = np.random.default_rng(10).standard_normal((2, 3, 8)).astype(np.float32)
+    assert_runs_like_onnxruntime(ow.materialize(module, path), path, [{"x": x}])

@@ -19,15 +19,7 @@ from tests.conftest import flat_outputs
 from tests.wild_sweep import SIZES, WildCase, cases, exact_reference, feeds_for, kv_cache_dim
 
 #: Case name -> why it does not export yet.
-NOT_EXPORTED = {
-    "optimum/t5/decoder_model_merged": "its If's branches give KV caches of different lengths, which torch.cond refuses",
-    "optimum/t5/decoder_model_merged (variant 0)": "as above",
-    "optimum/whisper/decoder_model_merged": "an Expand inside an If branch reads a shape computed outside it, as a tensor",
-    "optimum/whisper/decoder_model_merged (variant 0)": "as above",
-    "tf2onnx/bidirectional_gru": "a Loop with scan outputs and only a condition: its iteration count is data",
-    "tf2onnx/image_ops": "a ConstantOfShape of a shape computed as a tensor",
-    "spox/sequence_map": "SplitToSequence fixes the sequence's length at the example's",
-}
+NOT_EXPORTED: dict[str, str] = {}
 
 #: Symbols a model declares but fixes: genai's KV-cache head size (``kv_cache_dim``). Any other
 #: symbol the program takes at one size is a size this package's conversion fixed by mistake.

@@ -170,7 +170,7 @@ def test_meta_forward_raises_the_first_error_not_its_retrys():
 _LAYERS = (
     {"_onnx_op", "_graphs", "_core", "_errors", "_dtypes", "_adapter", "_gc_pause", "_progress"},
     {"_converters", "_opaque", "_value_inputs", "_tensors", "_skeleton", "_shared_tensors", "_graph_module",
-     "_host_values", "_integer_forms", "_fake_run"},
+     "_host_values", "_integer_forms", "_fake_run", "_sequence_scans"},
     {"_session"},
     {"_builder"},
     {"_convert", "_meta_forward", "_shapes", "_inspect", "_materialize", "_strip", "_export"},

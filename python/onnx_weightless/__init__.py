@@ -3,7 +3,7 @@ whose weights live on the ``meta`` device.
 
 >>> import onnx_weightless as ow
 >>> gm = ow.convert("model.onnx")            # weight files may be missing
->>> out = ow.meta_forward(gm, torch.empty(1, 3, 224, 224, device="meta"))
+>>> out = gm(torch.empty(1, 3, 224, 224, device="meta"))   # meta inputs: runs meta_forward
 """
 
 from __future__ import annotations

@@ -27,11 +27,12 @@ from ._dtypes import torch_dtype
 from ._errors import FormatError, UnsupportedOperatorError
 from ._graph_module import graph_module
 from ._graphs import constants_as_tensors, walk_graphs
-from ._host_values import HOST_OPS, attributes_of, host_nodes
+from ._host_values import MULTI_OUTPUT_HOST_OPS, attributes_of, host_attributes, host_nodes
 from ._integer_forms import INTEGER_FORMS, host_apply, host_shape, host_size, host_tensor, integer_apply
 from ._progress import Progress
 from ._session import Conversion
 from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
+from ._sequence_scans import sequence_scans
 from ._value_inputs import value_uses
 
 __all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph", "symbol_name"]
@@ -116,9 +117,12 @@ def build_graph_module(
     save_input_names: bool = False,
     attach_onnx_mapping: bool = False,
     progress: bool | None = None,
+    module_class: type[fx.GraphModule] | None = None,
 ) -> fx.GraphModule:
     """``conversion`` supplies tensors under the value policy and runs each converter in the mode
-    its operator's record asks for. ``progress``: see _progress.Progress."""
+    its operator's record asks for. ``progress``: see _progress.Progress. ``module_class``: the
+    GraphModule class of the result (a subclass of ``GraphModuleBase``; its branches and bodies are
+    plain ones)."""
     conversion.share_tensors = True
     model = _infer_shapes(model)
     if model.ir_version < 3:
@@ -126,7 +130,7 @@ def build_graph_module(
     unsupported = _unsupported(model.graph, conversion.opsets)
     if strict and unsupported:
         raise _strict_error(unsupported)
-    gm = _build_graph(model.graph, conversion, save_input_names, attach_onnx_mapping, progress)
+    gm = _build_graph(model.graph, conversion, save_input_names, attach_onnx_mapping, progress, module_class)
     gm.meta[TENSORS_NOT_HELD] = not_held(gm, onnx_tensors(model.graph), conversion.storages())
     return gm
 
@@ -190,6 +194,13 @@ def _emit_integer_form(node: Any, onnx_graph: Any, record: Any, host: Mapping[st
     an operator with an integer form reading one; returns whether it did."""
     inputs = node.input_values
     op_type = node.operation_type
+    if op_type in MULTI_OUTPUT_HOST_OPS and any(name in host and host[name] is None for name in node.output_values):
+        results = torch_graph.call_function(host_apply, (op_type, host_attributes(node.proto),
+                                                         *(host_value(name) if name else None for name in inputs)))
+        for index, name in enumerate(node.output_values):
+            if name:
+                host_forms[name] = torch_graph.call_function(getitem, (results, index))
+        return True
     output = node.output_values[0] if len(node.output_values) == 1 else None
     if output in host and host[output] is None:
         if op_type == "Shape" and inputs[0] not in host:
@@ -200,7 +211,7 @@ def _emit_integer_form(node: Any, onnx_graph: Any, record: Any, host: Mapping[st
             host_forms[output] = torch_graph.call_function(host_size, (value(inputs[0]),))
         else:
             arguments = tuple(host_value(name) if name else None for name in inputs)
-            host_forms[output] = torch_graph.call_function(host_apply, (op_type, attributes_of(node.proto), *arguments))
+            host_forms[output] = torch_graph.call_function(host_apply, (op_type, host_attributes(node.proto), *arguments))
         return True
     if op_type not in INTEGER_FORMS or node.domain not in ("", "ai.onnx"):
         return False
@@ -220,9 +231,10 @@ def _python_value_positions(module: nn.Module, record: Any, node: Any, mapping: 
     inputs that are host values, if it takes them so (``TakesPythonValues``)."""
     if not host or not isinstance(module, TakesPythonValues):
         return set()
-    names = [node.input_values[p] for p in record.traits.value_inputs if p < len(node.input_values)]
+    value_inputs = record.traits.value_inputs_of(node.proto)
+    names = [node.input_values[p] for p in value_inputs if p < len(node.input_values)]
     if tuple(mapping.inputs) == tuple(node.input_values):
-        positions = [p for p in record.traits.value_inputs if p < len(mapping.inputs)]
+        positions = [p for p in value_inputs if p < len(mapping.inputs)]
     else:  # the module takes other inputs too (a Loop's outer values): the first place each is given
         positions = [list(mapping.inputs).index(name) for name in names if name in mapping.inputs]
     return {position for position in positions if mapping.inputs[position] in host}
@@ -244,6 +256,7 @@ def _build_graph(
     save_input_names: bool,
     attach_onnx_mapping: bool,
     progress: bool | None,
+    module_class: type[fx.GraphModule] | None = None,
 ) -> fx.GraphModule:
     opsets = conversion.opsets
     initializer_names = {initializer.name for initializer in graph_proto.initializer}
@@ -251,6 +264,8 @@ def _build_graph(
     del graph_proto.input[:]
     graph_proto.input.extend(kept_inputs)
     constants_as_tensors(graph_proto)
+    if conversion.integer_shapes:
+        sequence_scans(graph_proto)
     onnx_graph = _adapter.OnnxGraph(graph_proto)
     records = {
         name: lookup(node.domain, node.operation_type, opsets[normalize_domain(node.domain)])
@@ -371,5 +386,5 @@ def _build_graph(
     torch_graph.output(results[0] if len(results) == 1 else tuple(results))
     torch_graph.lint()
     tie(root)
-    return graph_module(root, torch_graph)
+    return graph_module(root, torch_graph, module_class)
 

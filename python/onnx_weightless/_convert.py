@@ -13,6 +13,7 @@ from . import _core
 from ._builder import build_graph_module, build_subgraph
 from ._fake_run import INTEGER_SHAPES
 from ._gc_pause import paused_collection
+from ._meta_forward import MetaCallingGraphModule
 from ._session import Session, session
 from ._skeleton import DEFAULT_SIZE_THRESHOLD
 
@@ -76,6 +77,7 @@ def convert(
             save_input_names=save_input_names,
             attach_onnx_mapping=attach_onnx_mapping,
             progress=progress,
+            module_class=MetaCallingGraphModule,
         )
     if integer_shapes:  # dynamo (torch.compile, torch.cond, while_loop) refuses lazily compiled forwards
         module.meta[INTEGER_SHAPES] = True

@@ -64,5 +64,5 @@ class ExportError(WeightlessError):
 
 
 class FixedDimensionWarning(UserWarning):
-    """``export`` found that the model fixes an input dimension it declares symbolic (a Reshape to
-    a constant size, say): the program takes that dimension at the size the model needs."""
+    """``export`` traced an input dimension the model declares symbolic to one size or relation
+    (the model's own Reshape to a constant size, say): the program takes that dimension so."""

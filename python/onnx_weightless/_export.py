@@ -64,7 +64,9 @@ def _export_fixing_pinned_dims(module: torch.nn.Module, inputs: tuple[Any, ...],
         fixes = [line.strip() for line in fixes if " = " in line]
         refined = torch.export.dynamic_shapes.refine_dynamic_shapes_from_suggested_fixes(
             "Suggested fixes:\n" + "\n".join(fixes), shapes)
-    warnings.warn(f"the model fixes dimensions it declares symbolic: {'; '.join(fixes)}", FixedDimensionWarning, stacklevel=3)
+    warnings.warn(f"tracing fixed dimensions the model declares symbolic: {'; '.join(fixes)}. The program takes them "
+                  "so. A model does this with a Reshape or Concat to a constant size; if onnxruntime runs it at other "
+                  "sizes, the conversion fixed them (TORCH_LOGS=+dynamic shows where)", FixedDimensionWarning, stacklevel=3)
     return torch.export.export(module, inputs, dynamic_shapes=refined, strict=False)
 
 

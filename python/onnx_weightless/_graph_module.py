@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import fx, nn
 
-__all__ = ["graph_module"]
+__all__ = ["GraphModuleBase", "graph_module"]
 
 try:
     from torch.fx._lazy_graph_module import _LazyGraphModule as _Lazy
@@ -23,5 +23,9 @@ if _Lazy is not None and not (isinstance(_Lazy, type) and issubclass(_Lazy, fx.G
     _Lazy = None  # pragma: no cover - a torch release that changed it
 
 
-def graph_module(root: nn.Module, graph: fx.Graph) -> fx.GraphModule:
-    return (_Lazy or fx.GraphModule)(root, graph)
+#: The class converted graphs are built as (a subclass of it, for ``module_class``).
+GraphModuleBase: type[fx.GraphModule] = _Lazy or fx.GraphModule
+
+
+def graph_module(root: nn.Module, graph: fx.Graph, module_class: type[fx.GraphModule] | None = None) -> fx.GraphModule:
+    return (module_class or GraphModuleBase)(root, graph)

@@ -25,7 +25,7 @@ from onnx import GraphProto, NodeProto, TensorProto, helper, numpy_helper
 
 from ._graphs import INLINE_CONSTANT_FORMS
 
-__all__ = ["HOST_OPS", "HostValue", "constant_host_value", "host_nodes"]
+__all__ = ["HOST_OPS", "MULTI_OUTPUT_HOST_OPS", "HostValue", "constant_host_value", "host_attributes", "host_nodes"]
 
 HostValue = Any  # int | bool | list[int | bool]
 
@@ -188,6 +188,23 @@ def _constant_of_shape(attributes: dict[str, Any], shape: HostValue) -> HostValu
     return [attributes.get("value", 0)] * shape[0]
 
 
+def _split(attributes: dict[str, Any], data: HostValue, split: HostValue = None) -> tuple[HostValue, ...]:
+    """Split of a 1-D value into its outputs (``num_outputs``: how many the node has): by the sizes
+    given (input or attribute), else into equal parts, the last one smaller (Split-18)."""
+    if not isinstance(data, list) or attributes.get("axis", 0) not in (0, -1):
+        raise ValueError("Split of a host value: only of a 1-D value")
+    sizes = split if split is not None else attributes.get("split")
+    if sizes is None:
+        count = attributes["num_outputs"]
+        part = -(-len(data) // count)
+        sizes = [min(part, max(0, len(data) - part * k)) for k in range(count)]
+    sizes = sizes if isinstance(sizes, list) else [sizes]
+    if sum(sizes) != len(data) or len(sizes) != attributes["num_outputs"]:
+        raise ValueError(f"Split of a host value of length {len(data)} into {sizes}")
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    return tuple(data[start:start + size] for start, size in zip(starts, sizes))
+
+
 def _shape_of_value(attributes: dict[str, Any], value: HostValue) -> HostValue:
     """Shape of a host value: ``[len]`` for a 1-D one, ``[]`` for a 0-D one."""
     return ([len(value)] if isinstance(value, list) else [])[attributes.get("start", 0):attributes.get("end")]
@@ -225,7 +242,20 @@ HOST_OPS: dict[str, Callable[..., HostValue]] = {
     "ReduceSum": _reduce(sum),
     "ConstantOfShape": _constant_of_shape,
     "Shape": _shape_of_value,
+    "Split": _split,
 }
+
+#: Host ops with several outputs: their host function returns a tuple, one value per output.
+MULTI_OUTPUT_HOST_OPS = frozenset({"Split"})
+
+
+def host_attributes(node: NodeProto) -> dict[str, Any]:
+    """What a host function is given as attributes: the node's, and for an op of several outputs
+    how many the node has (an equal Split divides by it)."""
+    attributes = attributes_of(node)
+    if node.op_type in MULTI_OUTPUT_HOST_OPS:
+        attributes["num_outputs"] = len(node.output)
+    return attributes
 
 
 def constant_host_value(tensor: TensorProto) -> HostValue | None:
@@ -281,7 +311,9 @@ def host_nodes(graph: GraphProto, read_as_values: set[str], ranks: Mapping[str, 
             if value is not None:
                 found[initializer.name] = value
     for node in graph.node:
-        if node.domain not in ("", "ai.onnx") or len(node.output) != 1 or node.output[0] not in read_as_values:
+        several = node.op_type in MULTI_OUTPUT_HOST_OPS
+        if (node.domain not in ("", "ai.onnx") or (len(node.output) != 1 and not several)
+                or not any(name in read_as_values for name in node.output)):
             continue
         if node.op_type == "Constant":
             value = _constant_node_value(node)
@@ -291,12 +323,13 @@ def host_nodes(graph: GraphProto, read_as_values: set[str], ranks: Mapping[str, 
             inputs = [found[name] if name else None for name in node.input]
             if any(value is None for value, name in zip(inputs, node.input) if name):
                 if _computable_when_run(node, inputs, producers, found, ranks):
-                    found[node.output[0]] = None  # computed when the module runs
+                    found.update(dict.fromkeys(name for name in node.output if name))  # computed when the module runs
                 continue
             try:  # every input known at conversion time: folded into a constant
-                found[node.output[0]] = HOST_OPS[node.op_type](attributes_of(node), *inputs)
-            except (ValueError, IndexError, TypeError, ZeroDivisionError):
+                folded = HOST_OPS[node.op_type](host_attributes(node), *inputs)
+            except (ValueError, IndexError, TypeError, ZeroDivisionError, KeyError):
                 continue  # not a host value: its converter computes it as a tensor
+            found.update({name: part for name, part in zip(node.output, folded) if name} if several else {node.output[0]: folded})
         elif node.op_type in ("Shape", "Size"):
             found[node.output[0]] = None
     return found

@@ -5,14 +5,19 @@ weights, and small real constants some of which are read as values (Reshape's sh
 starts). The interpreter below runs node by node: values derived from shapes stay real (Shape of a
 meta tensor is computed on its size, not on its data), and an op that mixes devices is re-run with
 its real operands moved to meta, which is exact for anything that only computes with them.
+
+The module convert() returns is a :class:`MetaCallingGraphModule`: called on meta inputs, it runs
+this interpreter, so ``gm(*meta_inputs)`` and ``meta_forward(gm, *meta_inputs)`` are one call.
 """
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import torch
 from torch import fx
+from torch._subclasses.fake_tensor import FakeTensor
 from torch.func import functional_call
 from torch.utils._pytree import tree_flatten, tree_map
 
@@ -21,9 +26,10 @@ from ._converters import lookup
 from ._converters.control_flow import OnnxIf, OnnxLoop, OnnxScan, OnnxTakenBranch
 from ._converters.sequences import OnnxSequenceMap
 from ._errors import ValueNeededError
+from ._graph_module import GraphModuleBase
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
-__all__ = ["meta_forward"]
+__all__ = ["MetaCallingGraphModule", "meta_forward"]
 
 
 def _to_meta(value: Any) -> Any:
@@ -171,3 +177,30 @@ def meta_forward(module: fx.GraphModule, *inputs: Any) -> Any:
     return tree_map(_to_meta, result)
 
 
+
+
+def _meta_call(module: fx.GraphModule, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a call is a weightless run: some input is a meta tensor, or the module holds meta
+    weights (its inputs may all be real: token ids read as values). Not when traced (fake tensors,
+    torch.fx proxies, dynamo)."""
+    if kwargs or torch.compiler.is_compiling():
+        return False
+    flat, _ = tree_flatten(args)
+    if any(isinstance(v, (FakeTensor, fx.Proxy)) for v in flat):
+        return False
+    if any(isinstance(v, torch.Tensor) and v.is_meta for v in flat):
+        return True
+    return any(t.is_meta for t in chain(module.parameters(), module.buffers()))
+
+
+class MetaCallingGraphModule(GraphModuleBase):  # type: ignore[misc, valid-type]
+    """The GraphModule :func:`convert` returns. Called on meta inputs, or while it holds meta
+    weights, it runs :func:`meta_forward`: a weightless module holds meta weights and the small
+    real constants its operators read as values, which no single torch op could mix. Materialised
+    and called on real inputs, or traced (torch.export, torch.compile, torch.fx), it is a
+    GraphModule like any."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _meta_call(self, args, kwargs):
+            return meta_forward(self, *args)
+        return super().__call__(*args, **kwargs)

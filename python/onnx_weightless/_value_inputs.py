@@ -58,7 +58,7 @@ def value_uses(graph: GraphProto, opsets: dict[str, int]) -> dict[str, list[Valu
     nodes = [node for held in walk_graphs(graph) for node in held.node]
     for node in nodes:
         first_output = node.output[0] if node.output else ""
-        for index in traits(node).value_inputs:
+        for index in traits(node).value_inputs_of(node):
             if index < len(node.input) and node.input[index]:
                 uses.setdefault(node.input[index], []).append(ValueUse(node.op_type, node.name, index, first_output))
         for index in traits(node).subgraph_value_outputs:

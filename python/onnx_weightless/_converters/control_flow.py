@@ -12,20 +12,22 @@ own interpreter (see _meta_forward).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from onnx import AttributeProto, GraphProto
+from onnx import AttributeProto, GraphProto, NodeProto
 from onnx2torch.onnx_node import OnnxNode
 from torch import fx, nn
 
 from .._adapter import OnnxGraph, OnnxMapping, OperationConverterResult
 from .._dtypes import torch_dtype
 from .._graphs import outer_names
+from .._host_values import constant_host_value
 from ._common import TakesPythonValues, values_list
 from .registry import register
 
-__all__ = ["OnnxIf", "OnnxLoop", "OnnxScan", "OnnxScan8", "OnnxTakenBranch", "RunBody", "body_graphs", "call_body", "outputs_of"]
+__all__ = ["LoopCounter", "OnnxIf", "OnnxLoop", "OnnxScan", "OnnxScan8", "OnnxTakenBranch", "RunBody", "body_graphs", "call_body", "loop_counter", "outputs_of"]
 
 #: How a body is run (a GraphModule and its inputs), and how a tensor read as a value (a trip
 #: count, a condition, named by the string) is had.
@@ -125,14 +127,15 @@ def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterRes
 
 
 def _unaliased(result: Any) -> Any:
-    """A branch's or body's outputs as torch.cond and while_loop trace them: copies, since their
-    tracing refuses an output that is an input or a constant (a branch returning a Constant's
-    buffer). Run eagerly, the outputs are left as they are."""
+    """A branch's or body's outputs as torch.cond and while_loop trace them: dense copies, since
+    their tracing refuses an output that is an input or a constant (a branch returning a Constant's
+    buffer), and two branches giving one output in different layouts (one a transposed view).
+    Run eagerly, the outputs are left as they are."""
     if not torch.compiler.is_compiling():
         return result
     if isinstance(result, tuple):
         return tuple(_unaliased(value) for value in result)
-    return result.clone() if isinstance(result, torch.Tensor) else result
+    return result.clone(memory_format=torch.contiguous_format) if isinstance(result, torch.Tensor) else result
 
 
 class OnnxLoop(nn.Module, TakesPythonValues):
@@ -153,10 +156,16 @@ class OnnxLoop(nn.Module, TakesPythonValues):
         carried: int,
         scan_outputs: Sequence[tuple[torch.dtype, tuple[int, ...] | None]],
         as_while: bool = False,
+        counter: LoopCounter | None = None,
+        carried_types: Sequence[torch.dtype | None] = (),
     ) -> None:
         super().__init__()
         self.body = body
         self.as_while = as_while
+        #: How the loop counts, when its trip count is computed from a counter and a bound.
+        self.counter = counter
+        #: Each carried value's dtype, where a counter's start or bound may come as a Python number.
+        self.carried_types = tuple(carried_types)
         self.has_trip_count = has_trip_count
         self.has_condition = has_condition
         self.carried = carried
@@ -170,7 +179,7 @@ class OnnxLoop(nn.Module, TakesPythonValues):
         rest = list(inputs)
         trip_count = rest.pop(0) if self.has_trip_count else None
         condition = rest.pop(0) if self.has_condition else None
-        carried, outer = rest[: self.carried], rest[self.carried :]
+        carried, outer = self._as_tensors(rest[: self.carried]), rest[self.carried :]
         limit = _number(trip_count, read, "trip count") if trip_count is not None else None
         # Without a condition input, the body's condition output is ignored (ONNX Loop's for loop).
         going = bool(_number(condition, read, "condition")) if condition is not None else True
@@ -201,6 +210,33 @@ class OnnxLoop(nn.Module, TakesPythonValues):
         results = self.iterate(inputs) if unrolled or not self.as_while else self.while_loop(inputs)
         return results[0] if len(results) == 1 else results
 
+    def _as_tensors(self, carried: Sequence[Any]) -> list[Any]:
+        """The carried values, a counter's start and bound given as Python numbers (sizes) made
+        tensors of their declared types, as the body takes them."""
+        made = list(carried)
+        for k in (self.counter.counter, self.counter.bound) if self.counter is not None else ():
+            if not isinstance(made[k], torch.Tensor):
+                (value,) = values_list(made[k])
+                made[k] = torch.tensor(value, dtype=self.carried_types[k])
+        return made
+
+    def _counted_limit(self, condition: Any, carried: Sequence[Any]) -> Any:
+        """The trip count of a counting loop (``counter``) from its starting values, if they and
+        its first condition are Python numbers (sizes); else None."""
+        if self.counter is None or condition is None or isinstance(condition, torch.Tensor):
+            return None
+        start, bound = carried[self.counter.counter], carried[self.counter.bound]
+        if isinstance(start, torch.Tensor) or isinstance(bound, torch.Tensor):
+            return None
+        (start,), (bound,), (going,) = values_list(start), values_list(bound), values_list(condition)
+        step = self.counter.step
+        count = -((start - bound) // step)  # ceil((bound - start) / step)
+        # The body runs once before its condition is first checked.
+        running = going != 0
+        if isinstance(running, bool):
+            return torch.sym_max(1, count) if running else 0
+        return torch.sym_ite(running, 1, 0) * torch.sym_max(1, count)
+
     def while_loop(self, inputs: Sequence[Any]) -> tuple[Any, ...]:
         """The loop as torch's ``while_loop``: carried are the iteration, the condition, the
         carried values and one buffer per scan output, which each iteration writes a row of."""
@@ -208,6 +244,10 @@ class OnnxLoop(nn.Module, TakesPythonValues):
         limit = rest.pop(0) if self.has_trip_count else None
         condition = rest.pop(0) if self.has_condition else None
         carried, outer = rest[: self.carried], rest[self.carried :]
+        if limit is None:
+            limit = self._counted_limit(condition, carried)
+        # while_loop wants each body output laid out as its carried input: dense, not expanded.
+        carried = [value.contiguous() if isinstance(value, torch.Tensor) else value for value in self._as_tensors(carried)]
         if isinstance(limit, torch.Tensor):
             limit = limit.reshape(()).to(torch.int64)
         elif isinstance(limit, list):
@@ -381,15 +421,76 @@ def _declared(value: Any) -> tuple[torch.dtype, tuple[int, ...] | None]:
     return torch_dtype(tensor_type.elem_type), (tuple(dims) if known else None)
 
 
-@register("Loop", 1, 11, 13, 16, 19, 21, 23, 24, 25, value_inputs=(0, 1), subgraphs=True, subgraph_value_outputs=(0,))
+@dataclass(frozen=True)
+class LoopCounter:
+    """A Loop with no trip count whose body's condition is ``counter + step < bound``: carried value
+    ``counter`` grows by ``step`` each iteration, carried value ``bound`` is passed through
+    unchanged (tf2onnx writes every ``tf.while_loop`` over a sequence so). It runs
+    ``ceil((bound - start) / step)`` times (at least once if its first condition holds), a count
+    computed from the starting values, so its scan outputs have a length known before it runs."""
+
+    counter: int
+    bound: int
+    step: int
+
+
+def _through_casts(name: str, producers: dict[str, NodeProto]) -> str:
+    while name in producers and producers[name].op_type in ("Cast", "Identity"):
+        name = producers[name].input[0]
+    return name
+
+
+def loop_counter(node: NodeProto) -> LoopCounter | None:
+    """The counter of a Loop that counts to a bound without a trip count and has scan outputs,
+    else None."""
+    if (node.input[0] if node.input else "") or len(node.input) < 2 or not node.input[1]:
+        return None
+    body = next((a.g for a in node.attribute if a.name == "body" and a.type == AttributeProto.GRAPH), None)
+    carried = len(node.input) - 2
+    if body is None or len(body.output) <= 1 + carried or len(body.input) != 2 + carried:
+        return None
+    producers = {output: n for n in body.node for output in n.output}
+    comparison = producers.get(_through_casts(body.output[0].name, producers))
+    if comparison is None or comparison.op_type not in ("Less", "Greater"):
+        return None
+    grown, bound = comparison.input if comparison.op_type == "Less" else reversed(comparison.input)
+    grown, bound = _through_casts(grown, producers), _through_casts(bound, producers)
+    carried_in = [value.name for value in body.input[2:]]
+    carried_out = [_through_casts(value.name, producers) for value in body.output[1 : 1 + carried]]
+    addition = producers.get(grown)
+    if bound not in carried_in or carried_out[carried_in.index(bound)] != bound or addition is None or addition.op_type != "Add":
+        return None
+    constants = {t.name: t for t in body.initializer}
+    constants.update({n.output[0]: n.attribute[0].t for n in body.node
+                      if n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value"})
+    for counter, step in (addition.input, reversed(addition.input)):
+        counter = _through_casts(counter, producers)
+        if counter in carried_in and step in constants and carried_out[carried_in.index(counter)] == grown:
+            value = constant_host_value(constants[step])
+            if isinstance(value, int) and value > 0:
+                return LoopCounter(carried_in.index(counter), carried_in.index(bound), value)
+    return None
+
+
+def _counter_inputs(node: NodeProto) -> tuple[int, ...]:
+    """A counting Loop reads its counter's start and its bound as values (inputs 2 + index)."""
+    counter = loop_counter(node)
+    return () if counter is None else (2 + counter.counter, 2 + counter.bound)
+
+
+@register("Loop", 1, 11, 13, 16, 19, 21, 23, 24, 25, value_inputs=(0, 1), subgraphs=True, subgraph_value_outputs=(0,),
+          node_value_inputs=_counter_inputs)
 def _(node: OnnxNode, graph: OnnxGraph, subgraphs: Any) -> OperationConverterResult:
     body = body_graphs(node)["body"]
     outer = outer_names(body)
     names = list(node.input_values) + [""] * max(0, 2 - len(node.input_values))
     trip_count, condition, initial = names[0], names[1], names[2:]
     scan_outputs = [_declared(value) for value in body.output[1 + len(initial) :]]
+    counter = loop_counter(node.proto)
+    counted = (counter.counter, counter.bound) if counter else ()
+    carried_types = [torch_dtype(value.type.tensor_type.elem_type) if k in counted else None for k, value in enumerate(body.input[2:])]
     module = OnnxLoop(subgraphs.build(body, outer), bool(trip_count), bool(condition), len(initial), scan_outputs,
-                      as_while=subgraphs.integer_shapes)
+                      as_while=subgraphs.integer_shapes, counter=counter, carried_types=carried_types)
     inputs = [name for name in (trip_count, condition) if name] + initial + outer
     return OperationConverterResult(module, OnnxMapping(inputs=tuple(inputs), outputs=tuple(node.output_values)))
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from onnx import ModelProto, defs
+from onnx import ModelProto, NodeProto, defs
 
 from .._adapter import onnx2torch_converter
 from .._onnx_op import OnnxOp, normalize_domain
@@ -70,6 +70,9 @@ class OpTraits:
     subgraphs: bool = False
     #: Output positions of its subgraphs it reads as values (Loop's body condition).
     subgraph_value_outputs: tuple[int, ...] = ()
+    #: More input positions a node reads as values, found from the node itself (a Loop counting
+    #: to a bound reads the counter's start and the bound to know its trip count).
+    node_value_inputs: Callable[[NodeProto], tuple[int, ...]] | None = None
 
     def merged(self, other: OpTraits) -> OpTraits:
         return OpTraits(
@@ -79,7 +82,14 @@ class OpTraits:
             self.shape_only or other.shape_only,
             self.subgraphs or other.subgraphs,
             tuple(sorted(set(self.subgraph_value_outputs) | set(other.subgraph_value_outputs))),
+            other.node_value_inputs or self.node_value_inputs,
         )
+
+    def value_inputs_of(self, node: NodeProto) -> tuple[int, ...]:
+        """The input positions ``node`` reads as values: the op's, and those found from the node."""
+        if self.node_value_inputs is None:
+            return self.value_inputs
+        return tuple(sorted(set(self.value_inputs) | set(self.node_value_inputs(node))))
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,7 @@ def register(
     value_attribute: bool = False,
     subgraphs: bool = False,
     subgraph_value_outputs: tuple[int, ...] = (),
+    node_value_inputs: Callable[[NodeProto], tuple[int, ...]] | None = None,
     replace: bool = False,
 ) -> Callable[[Converter], Converter]:
     """Decorator: ``converter`` serves ``op_type`` at each of ``versions`` in this package's conversions."""
@@ -140,7 +151,7 @@ def register(
         raise ValueError(f"register({op_type!r}) needs at least one version")
     domain = normalize_domain(domain)
     traits = OpTraits(tuple(sorted(value_inputs)), weight_layer, value_attribute, subgraphs=subgraphs,
-                      subgraph_value_outputs=tuple(sorted(subgraph_value_outputs)))
+                      subgraph_value_outputs=tuple(sorted(subgraph_value_outputs)), node_value_inputs=node_value_inputs)
 
     def decorate(converter: Converter) -> Converter:
         with _lock:
