@@ -15,6 +15,9 @@ import transformers
 from onnx import TensorProto, helper, numpy_helper
 
 import onnx_weightless as ow
+from tests.fixtures.architectures import build
+from tests.wild_sweep import FILES as WILD_FILES
+from tests.wild_sweep import WILD
 
 
 def _export(model: torch.nn.Module, inputs: tuple, path, **kwargs) -> None:
@@ -116,8 +119,13 @@ def _attention_free_model(tmp_path):
 def test_symbolic_dimensions_are_sized_by_dims(tmp_path):
     path = _attention_free_model(tmp_path)
     unsized = ow.inspect(path)
-    assert unsized.analysis.macs == 0 and unsized.analysis.unknown_nodes == 4
+    # Left unsized, batch stays a symbol: exact polynomials, which sized give the bound figures.
+    assert str(unsized.analysis.macs) == "640*batch" and unsized.analysis.symbols == {"batch"}
+    assert unsized.analysis.complete and unsized.analysis.unknown_nodes == 0 and unsized.analysis.uncosted == []
     report = ow.inspect(path, {"batch": 8})
+    for figure in ("macs", "flops", "activation_bytes", "peak_activation_bytes"):
+        assert getattr(unsized.analysis, figure).evaluate({"batch": 8}) == getattr(report.analysis, figure), figure
+    assert isinstance(report.analysis.macs, int) and report.analysis.symbols == set()
     assert report.analysis.macs == 8 * 16 * 32 + 8 * 32 * 4
     assert report.analysis.flops == 2 * report.analysis.macs + 2 * 8 * 32  # Add and Relu: 1 per element
     assert report.analysis.unknown_nodes == 0
@@ -151,9 +159,48 @@ def test_cli_sizes_symbols_with_dim(tmp_path, cli):
         return json.loads(out.stdout)["analysis"]
 
     unsized = run()
-    assert unsized["unknown_nodes"] == 4 and unsized["macs"] == 0
+    assert unsized["macs"] == "640*batch" and unsized["symbols"] == ["batch"]
+    assert unsized["complete"] and unsized["unknown_nodes"] == 0 and unsized["uncosted"] == []
     sized = run("--dim", "batch=8")
     assert sized["dims"] == {"batch": 8} and sized["unknown_nodes"] == 0
     assert sized["macs"] == ow.inspect(path, {"batch": 8}).analysis.macs == 8 * 16 * 32 + 8 * 32 * 4
     bad = subprocess.run([cli, "inspect", "--dim", "batch", str(path)], capture_output=True, text=True)
     assert bad.returncode == 1 and "--dim expects NAME=SIZE" in bad.stderr
+
+
+#: Operators whose cost is multiply-accumulates: a model holding one costs more than 0 MACs.
+_MAC_OPS = {"MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "MultiHeadAttention", "MatMulNBits",
+            "QLinearMatMul", "QLinearConv", "MatMulInteger", "FusedMatMul", "GroupQueryAttention"}
+
+
+@pytest.mark.parametrize("path", WILD_FILES, ids=lambda p: p.relative_to(WILD).as_posix())
+def test_a_figure_never_leaves_a_node_out_without_saying_so(path):
+    # No sizes given: the figures are polynomials in the inputs' symbols, not 0 for want of a size.
+    model = onnx.load(str(path), load_external_data=False)
+    analysis = ow.inspect(path).analysis
+    if {node.op_type for node in model.graph.node} & _MAC_OPS and analysis.macs == 0:
+        assert not analysis.complete and analysis.uncosted, "0 MACs, and nothing says why"
+    assert analysis.complete == (not analysis.uncosted and not analysis.unsized_activations)
+    assert all(node.reason and not node.known and node.macs == 0 for node in analysis.uncosted)
+    assert analysis.symbols <= {s for s in _declared_symbols(model)}
+
+
+def _declared_symbols(model: onnx.ModelProto) -> set[str]:
+    """The inputs' symbols, an unnamed dimension named ``<input>_<axis>``."""
+    return {d.dim_param or f"{value.name}_{axis}" for value in model.graph.input
+            for axis, d in enumerate(value.type.tensor_type.shape.dim) if not d.HasField("dim_value")}
+
+
+@pytest.mark.parametrize("name", ["llama", "bert", "resnet18"])
+def test_symbolic_figures_are_the_bound_ones_once_sized(name):
+    path = build(name, "default", "embedded", dynamic=True).path
+    unsized = ow.inspect(path).analysis
+    assert unsized.complete and unsized.symbols and not isinstance(unsized.macs, int)
+    symbols = sorted(unsized.symbols)
+    for sizes in ((1, 8, 4), (2, 16, 3), (3, 5, 7)):
+        dims = dict(zip(symbols, sizes))
+        bound = ow.inspect(path, dims).analysis
+        assert bound.symbols == set() and bound.complete
+        for figure in ("macs", "flops", "activation_bytes", "peak_activation_bytes", "weight_derived_bytes"):
+            value = getattr(unsized, figure)  # an int where no symbol is in it
+            assert (value if isinstance(value, int) else value.evaluate(dims)) == getattr(bound, figure), (figure, dims)

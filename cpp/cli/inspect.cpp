@@ -63,60 +63,94 @@ json largest_weights_json(const std::vector<const ow::TensorInfo*>& weights) {
     return out;
 }
 
+/// A figure: its number when no symbol is left in it, else its exact polynomial as text.
+json figure(const ow::Polynomial& p) {
+    if (auto value = p.value()) return *value;
+    return p.text();
+}
+
+json figure(const ow::PolynomialMax& p) {
+    if (auto value = p.value()) return *value;
+    return p.text();
+}
+
 json analysis_json(const ow::Analysis& a, const std::map<std::string, int64_t>& dims) {
     json by_op = json::object();
     for (const auto& [op, c] : a.by_op) {
-        by_op[op] = {{"nodes", c.nodes}, {"macs", c.macs}, {"flops", c.flops}, {"unknown", c.unknown}};
+        by_op[op] = {{"nodes", c.nodes}, {"macs", figure(c.macs)}, {"flops", figure(c.flops)}, {"unknown", c.unknown}};
     }
     json largest = json::array();
     for (const auto& v : a.largest_activations) {
-        largest.push_back({{"name", v.name}, {"dtype", ow::dtype_name(v.elem_type)}, {"dims", v.dims}, {"bytes", v.bytes}});
+        json shape = json::array();
+        for (const auto& d : v.dims) shape.push_back(figure(d));
+        largest.push_back({{"name", v.name}, {"dtype", ow::dtype_name(v.elem_type)}, {"dims", shape}, {"bytes", figure(v.bytes)}});
+    }
+    json uncosted = json::array();
+    for (const auto& c : a.nodes) {
+        if (!c.known) uncosted.push_back({{"name", c.name}, {"op", c.domain.empty() ? c.op_type : c.domain + "::" + c.op_type}, {"reason", c.reason}});
     }
     return {
         {"dims", dims},
-        {"macs", a.macs},
-        {"flops", a.flops},
+        {"symbols", a.symbols},
+        {"complete", a.complete()},
+        {"macs", figure(a.macs)},
+        {"flops", figure(a.flops)},
         {"unknown_nodes", a.unknown_nodes},
+        {"uncosted", uncosted},
         {"by_op", by_op},
-        {"activations", {{"known", a.activations_known}, {"unknown", a.activations_unknown},
-                         {"bytes", a.activation_bytes}, {"peak_bytes", a.peak_activation_bytes}}},
-        {"weight_derived", {{"values", a.weight_derived}, {"bytes", a.weight_derived_bytes}}},
+        {"activations", {{"known", a.activations_known}, {"unknown", a.activations_unknown}, {"unsized", a.unsized_activations},
+                         {"bytes", figure(a.activation_bytes)}, {"peak_bytes", figure(a.peak_activation_bytes)},
+                         {"peak_exact", a.peak_activation_bytes.exact}}},
+        {"weight_derived", {{"values", a.weight_derived}, {"bytes", figure(a.weight_derived_bytes)}}},
         {"largest_activations", largest},
     };
 }
 
-void print_analysis(const ow::Analysis& a, size_t top_ops) {
-    std::printf("\ncompute      %s MACs, %s FLOPs", human_count(static_cast<double>(a.macs)).c_str(),
-                human_count(static_cast<double>(a.flops)).c_str());
+void print_analysis(const ow::Analysis& a, const std::map<std::string, int64_t>& dims, size_t top_ops) {
+    std::printf("\ncompute      %s MACs, %s FLOPs", human_polynomial(a.macs).c_str(), human_polynomial(a.flops).c_str());
+    if (!a.symbols.empty()) {
+        std::string names;
+        for (const auto& symbol : a.symbols) names += (names.empty() ? "" : ", ") + symbol;
+        std::printf(" (in %s: size them with --dim NAME=SIZE)", names.c_str());
+    }
     if (a.unknown_nodes) {
-        std::printf(" (%llu nodes without known shapes not counted: bind symbols with --dim NAME=SIZE)",
-                    static_cast<unsigned long long>(a.unknown_nodes));
+        std::printf("\nincomplete   %llu nodes not costed, their shapes unknown:", static_cast<unsigned long long>(a.unknown_nodes));
+        size_t shown = 0;
+        for (const auto& c : a.nodes) {
+            if (c.known) continue;
+            if (shown++ == 5) {
+                std::printf("\n             ... (all of them with --json)");
+                break;
+            }
+            std::printf("\n             %s (%s): %s", c.name.empty() ? "(unnamed)" : c.name.c_str(), c.op_type.c_str(), c.reason.c_str());
+        }
     }
     std::printf("\nactivations  %s in all, %s peak alive; %llu of %llu node outputs sized",
-                human_bytes(static_cast<double>(a.activation_bytes)).c_str(),
-                human_bytes(static_cast<double>(a.peak_activation_bytes)).c_str(),
+                human_polynomial_bytes(a.activation_bytes).c_str(), human_polynomial_bytes(a.peak_activation_bytes).c_str(),
                 static_cast<unsigned long long>(a.activations_known),
                 static_cast<unsigned long long>(a.activations_known + a.activations_unknown));
     if (a.weight_derived) {
         std::printf("; %llu weight-derived values (%s) apart", static_cast<unsigned long long>(a.weight_derived),
-                    human_bytes(static_cast<double>(a.weight_derived_bytes)).c_str());
+                    human_polynomial_bytes(a.weight_derived_bytes).c_str());
     }
+    // Symbolic figures are ordered as if every unbound symbol were 1024.
+    auto size = [&](const ow::Polynomial& p) { return p.estimate(dims, 1024.0); };
     std::vector<std::pair<std::string, ow::OpCost>> ops(a.by_op.begin(), a.by_op.end());
-    std::sort(ops.begin(), ops.end(), [](const auto& x, const auto& y) {
-        return x.second.flops > y.second.flops || (x.second.flops == y.second.flops && x.first < y.first);
+    std::sort(ops.begin(), ops.end(), [&](const auto& x, const auto& y) {
+        return size(x.second.flops) > size(y.second.flops) || (size(x.second.flops) == size(y.second.flops) && x.first < y.first);
     });
     std::printf("\n");
-    if (!ops.empty() && ops[0].second.flops > 0) std::printf("\n%-28s %10s %14s %14s\n", "op by FLOPs", "nodes", "MACs", "FLOPs");
-    for (size_t i = 0; i < ops.size() && i < top_ops && ops[i].second.flops > 0; ++i) {
+    if (!ops.empty() && !ops[0].second.flops.is_zero()) std::printf("\n%-28s %10s %14s %14s\n", "op by FLOPs", "nodes", "MACs", "FLOPs");
+    for (size_t i = 0; i < ops.size() && i < top_ops && !ops[i].second.flops.is_zero(); ++i) {
         const auto& c = ops[i].second;
-        std::printf("%-28s %10llu %14s %14s\n", ops[i].first.c_str(), static_cast<unsigned long long>(c.nodes),
-                    human_count(static_cast<double>(c.macs)).c_str(), human_count(static_cast<double>(c.flops)).c_str());
+        std::printf("%-28s %10llu %s %s\n", ops[i].first.c_str(), static_cast<unsigned long long>(c.nodes),
+                    right(human_polynomial(c.macs), 14).c_str(), right(human_polynomial(c.flops), 14).c_str());
     }
     if (!a.largest_activations.empty()) {
         std::printf("\n%-40s %-10s %-24s %12s\n", "largest activations", "dtype", "dims", "bytes");
         for (const auto& v : a.largest_activations) {
-            std::printf("%-40s %-10s %-24s %12s\n", v.name.c_str(), ow::dtype_name(v.elem_type).c_str(),
-                        dims_text(v.dims).c_str(), human_bytes(static_cast<double>(v.bytes)).c_str());
+            std::printf("%-40s %-10s %-24s %s\n", v.name.c_str(), ow::dtype_name(v.elem_type).c_str(),
+                        dims_text(v.dims).c_str(), right(human_polynomial_bytes(v.bytes), 12).c_str());
         }
     }
 }
@@ -201,7 +235,7 @@ int inspect(const std::string& path, bool as_json, size_t top_ops, size_t larges
                         dims_text(t->dims).c_str(), human_bytes(static_cast<double>(t->byte_size.value_or(0))).c_str());
         }
     }
-    print_analysis(analysis, top_ops);
+    print_analysis(analysis, dims, top_ops);
     std::printf("\nscanned in %.1f ms, read %s of %s in %llu reads\n", seconds * 1e3,
                 human_bytes(static_cast<double>(scan_bytes_read)).c_str(),
                 human_bytes(static_cast<double>(index.file_size)).c_str(),

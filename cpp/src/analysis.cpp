@@ -9,31 +9,32 @@
 namespace onnx_weightless {
 namespace {
 
-using Shape = std::vector<int64_t>;
+using Shape = std::vector<Polynomial>;
 
-constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+/// A value's shape with its symbols bound (or kept), and the products the cost formulas take of it.
+struct Resolved : Shape {
+    Polynomial elements;  ///< product of every dim
+    Polynomial trailing;  ///< product of every dim but the first (a weight's elements per output channel)
+};
 
-/// Saturating product: a hostile shape must not wrap around into a small cost.
-uint64_t mul(uint64_t a, uint64_t b) {
-    if (a != 0 && b > kMax / a) return kMax;
-    return a * b;
-}
-
-uint64_t add(uint64_t a, uint64_t b) { return a > kMax - b ? kMax : a + b; }
-
-uint64_t product(Shape::const_iterator begin, Shape::const_iterator end) {
-    uint64_t n = 1;
-    for (auto it = begin; it != end; ++it) n = mul(n, static_cast<uint64_t>(*it));
+Polynomial product(Shape::const_iterator begin, Shape::const_iterator end) {
+    Polynomial n = Polynomial::constant(1);
+    for (auto it = begin; it != end; ++it) n = n * *it;
     return n;
 }
 
-uint64_t numel(const Shape& shape) { return product(shape.begin(), shape.end()); }
+Polynomial numel(const Shape& shape) { return product(shape.begin(), shape.end()); }
 
-/// A value's shape with its symbols bound, and the products the cost formulas take of it.
-struct Resolved : Shape {
-    uint64_t elements = 0;  ///< product of every dim
-    uint64_t trailing = 0;  ///< product of every dim but the first (a weight's elements per output channel)
-};
+Polynomial count(uint64_t n) { return Polynomial::constant(n); }
+
+Polynomial count_of_ints(const std::vector<int64_t>& values) {
+    uint64_t n = 1;
+    for (int64_t v : values) {
+        const uint64_t u = v < 0 ? 0 : static_cast<uint64_t>(v);
+        n = (n != 0 && u > UINT64_MAX / n) ? UINT64_MAX : n * u;
+    }
+    return count(n);
+}
 
 // FLOPs per output element for ops that are not multiply-accumulates.
 const std::map<std::string, uint64_t>& element_flops() {
@@ -70,23 +71,32 @@ std::string op_key(const GraphNode& node) {
     return node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type;
 }
 
+std::string unresolved(const GraphView& graph, const std::string& value, const std::map<std::string, int64_t>& dims,
+                       const std::set<std::string>& symbols);
+
 class Costing {
 public:
-    Costing(const GraphView& graph, const AnalysisOptions& options) : graph_(graph), options_(options) {}
+    Costing(const GraphView& graph, const AnalysisOptions& options, const std::set<std::string>& symbols)
+        : graph_(graph), options_(options), symbols_(symbols) {}
 
     NodeCost cost(const GraphNode& node) {
-        NodeCost c{node.name, node.op_type, node.domain, 0, 0, true};
-        known_ = true;
+        NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}};
+        reason_.clear();
         const std::string key = op_key(node);
-        uint64_t macs = 0;
-        uint64_t flops = 0;
-        if (key == "MatMul" || key == "MatMulInteger" || key == "com.microsoft::FusedMatMul") {
+        Polynomial macs;
+        Polynomial flops;
+        const bool holds_graphs = std::any_of(node.attributes.begin(), node.attributes.end(),
+                                              [](const auto& attribute) { return attribute.second.graph; });
+        if (holds_graphs) {
+            unknown("the nodes of its subgraphs are not costed");
+        } else if (graph_.functions.count({node.domain, node.op_type})) {
+            unknown("it calls the model-local function " + key + ", whose nodes are not costed");
+        } else if (key == "MatMul" || key == "MatMulInteger" || key == "com.microsoft::FusedMatMul") {
             macs = matmul(node, 0, 1);
         } else if (key == "QLinearMatMul") {
             macs = matmul(node, 0, 3);
         } else if (key == "com.microsoft::MatMulNBits") {
-            auto out = output(node, 0);
-            macs = out ? mul(out->elements, static_cast<uint64_t>(attribute(node, "K", 0))) : 0;
+            if (auto out = output(node, 0)) macs = out->elements * count_of_ints({attribute(node, "K", 0)});
         } else if (key == "Gemm") {
             macs = gemm(node);
         } else if (key == "Conv" || key == "ConvInteger" || key == "com.microsoft::FusedConv") {
@@ -104,18 +114,19 @@ public:
         } else if (key == "MaxPool" || key == "AveragePool" || key == "LpPool") {
             auto out = output(node, 0);
             const auto it = node.attributes.find("kernel_shape");
-            if (out && it != node.attributes.end()) flops = mul(out->elements, product(it->second.ints.begin(), it->second.ints.end()));
+            if (out && it != node.attributes.end()) flops = out->elements * count_of_ints(it->second.ints);
         } else if (reductions().count(node.op_type) && node.domain.empty()) {
-            auto in = input(node, 0);
-            if (in) flops = in->elements;
+            if (auto in = input(node, 0)) flops = in->elements;
         } else if (auto it = element_flops().find(key); it != element_flops().end()) {
-            auto out = output(node, 0);
-            if (out) flops = mul(out->elements, it->second);
+            if (auto out = output(node, 0)) flops = out->elements * count(it->second);
         }
-        c.macs = macs;
-        c.flops = add(mul(macs, 2), flops);
-        c.known = known_;
-        if (!known_) c.macs = c.flops = 0;
+        if (reason_.empty() && (macs.too_large() || flops.too_large())) unknown("its cost has too many terms to expand");
+        c.known = reason_.empty();
+        c.reason = reason_;
+        if (c.known) {
+            c.macs = macs;
+            c.flops = macs * count(2) + flops;
+        }
         return c;
     }
 
@@ -126,23 +137,26 @@ private:
         if (name.empty()) return nullptr;
         auto [it, fresh] = shapes_.try_emplace(name);
         if (fresh) {
-            if (auto shape = resolved_shape(graph_, name, options_.dims)) {
+            if (auto shape = resolved_shape(graph_, name, options_.dims, symbols_)) {
                 Resolved resolved;
                 resolved.elements = numel(*shape);
-                resolved.trailing = shape->empty() ? 1 : product(shape->begin() + 1, shape->end());
+                resolved.trailing = shape->empty() ? count(1) : product(shape->begin() + 1, shape->end());
                 static_cast<Shape&>(resolved) = std::move(*shape);
-                it->second = std::move(resolved);
+                if (!resolved.elements.too_large()) it->second = std::move(resolved);
             }
         }
         if (!it->second) {
-            known_ = false;
+            unknown("the shape of '" + name + "' is not known (" + unresolved(graph_, name, options_.dims, symbols_) + ")");
             return nullptr;
         }
         return &*it->second;
     }
+    void unknown(const std::string& why) {
+        if (reason_.empty()) reason_ = why;
+    }
     const Resolved* input(const GraphNode& node, size_t i) {
         if (i >= node.inputs.size() || node.inputs[i].empty()) {
-            known_ = false;
+            unknown("input " + std::to_string(i) + " is missing");
             return nullptr;
         }
         return shape_of(node.inputs[i]);
@@ -153,7 +167,7 @@ private:
     }
     const Resolved* output(const GraphNode& node, size_t i) {
         if (i >= node.outputs.size()) {
-            known_ = false;
+            unknown("output " + std::to_string(i) + " is missing");
             return nullptr;
         }
         return shape_of(node.outputs[i]);
@@ -162,139 +176,209 @@ private:
         auto it = node.attributes.find(name);
         return it == node.attributes.end() ? fallback : it->second.i;
     }
+    /// `value / divisor`, exact; unknown when the division does not come out even.
+    Polynomial divided(const Polynomial& value, int64_t divisor, const char* what) {
+        auto quotient = divisor > 0 ? value.divided_by(static_cast<uint64_t>(divisor)) : std::nullopt;
+        if (!quotient) {
+            unknown(std::string(what) + " " + value.text() + " is not a multiple of " + std::to_string(divisor));
+            return {};
+        }
+        return *quotient;
+    }
 
     // out elements x the contracted length (A's last dim, or its only one).
-    uint64_t matmul(const GraphNode& node, size_t a_index, size_t b_index) {
+    Polynomial matmul(const GraphNode& node, size_t a_index, size_t b_index) {
         auto a = input(node, a_index);
         auto b = input(node, b_index);
         auto out = output(node, 0);
-        if (!a || !b || !out || a->empty()) return 0;
-        int64_t k = a->back();
+        if (!a || !b || !out || a->empty()) return {};
+        Polynomial k = a->back();
         if (node.op_type == "FusedMatMul" && attribute(node, "transA", 0) && a->size() >= 2) k = (*a)[a->size() - 2];
-        return mul(out->elements, static_cast<uint64_t>(k));
+        return out->elements * k;
     }
 
-    uint64_t gemm(const GraphNode& node) {
+    Polynomial gemm(const GraphNode& node) {
         auto a = input(node, 0);
         auto out = output(node, 0);
-        if (!a || !out || a->size() != 2) return 0;
-        const int64_t k = attribute(node, "transA", 0) ? (*a)[0] : (*a)[1];
-        return mul(out->elements, static_cast<uint64_t>(k));
+        if (!a || !out || a->size() != 2) return {};
+        return out->elements * (attribute(node, "transA", 0) ? (*a)[0] : (*a)[1]);
     }
 
     // `per_element` elements (the output for Conv, the input for ConvTranspose) x W[1] x kernel.
-    uint64_t conv(const GraphNode& node, size_t w_index, const Resolved* per_element) {
+    Polynomial conv(const GraphNode& node, size_t w_index, const Resolved* per_element) {
         auto w = input(node, w_index);
-        if (!w || !per_element || w->size() < 2) return 0;
-        return mul(per_element->elements, w->trailing);
+        if (!w || !per_element || w->size() < 2) return {};
+        return per_element->elements * w->trailing;
     }
 
     // ai.onnx Attention-23+: Q·Kᵀ and the weighting of V, per batch, query head and position pair.
-    uint64_t onnx_attention(const GraphNode& node) {
+    Polynomial onnx_attention(const GraphNode& node) {
         auto q = input(node, 0), k = input(node, 1), v = input(node, 2);
         auto past = optional_input(node, 4);
-        if (!q || !k || !v || q->size() != k->size() || q->size() != v->size()) return 0;
-        uint64_t batch = 0, sq = 0, skv = 0, q_width = 0, v_width = 0;  // widths summed over query heads
+        if (!q || !k || !v || q->size() != k->size() || q->size() != v->size()) return {};
+        Polynomial batch, sq, skv, q_width, v_width;  // widths summed over query heads
         if (q->size() == 4) {
             batch = (*q)[0], sq = (*q)[2], skv = (*k)[2];
-            const uint64_t q_heads = (*q)[1];
-            q_width = mul(q_heads, (*q)[3]);
-            v_width = mul(q_heads, (*v)[3]);
+            q_width = (*q)[1] * (*q)[3];
+            v_width = (*q)[1] * (*v)[3];
         } else if (q->size() == 3) {
             batch = (*q)[0], sq = (*q)[1], skv = (*k)[1];
-            const uint64_t q_heads = std::max<int64_t>(attribute(node, "q_num_heads", 1), 1);
-            const uint64_t kv_heads = std::max<int64_t>(attribute(node, "kv_num_heads", 1), 1);
+            const int64_t q_heads = std::max<int64_t>(attribute(node, "q_num_heads", 1), 1);
+            const int64_t kv_heads = std::max<int64_t>(attribute(node, "kv_num_heads", 1), 1);
             q_width = (*q)[2];
-            v_width = mul(q_heads, (*v)[2]) / kv_heads;
+            v_width = divided(count_of_ints({q_heads}) * (*v)[2], kv_heads, "the value width");
         } else {
-            known_ = false;
-            return 0;
+            unknown("query of rank " + std::to_string(q->size()) + " (3 or 4 expected)");
+            return {};
         }
-        if (past && past->size() == 4) skv = add(skv, (*past)[2]);
-        return mul(mul(batch, sq), mul(skv, add(q_width, v_width)));
+        if (past && past->size() == 4) skv += (*past)[2];
+        return batch * sq * skv * (q_width + v_width);
     }
 
     // com.microsoft Attention: the packed QKV projection, then attention over past + current.
-    uint64_t ms_attention(const GraphNode& node) {
+    Polynomial ms_attention(const GraphNode& node) {
         auto x = input(node, 0), w = input(node, 1);
         auto past = optional_input(node, 4);
-        if (!x || !w || x->size() != 3 || w->size() != 2) return 0;
-        const uint64_t batch = (*x)[0], s = (*x)[1];
-        uint64_t qk = (*w)[1] / 3, v_width = (*w)[1] / 3;
+        if (!x || !w || x->size() != 3 || w->size() != 2) return {};
+        const Polynomial batch = (*x)[0], s = (*x)[1];
+        Polynomial qk, v_width;
         auto sizes = node.attributes.find("qkv_hidden_sizes");
         if (sizes != node.attributes.end() && sizes->second.ints.size() == 3) {
-            qk = sizes->second.ints[0];
-            v_width = sizes->second.ints[2];
+            qk = count_of_ints({sizes->second.ints[0]});
+            v_width = count_of_ints({sizes->second.ints[2]});
+        } else {
+            qk = v_width = divided((*w)[1], 3, "the packed QKV width");
         }
-        uint64_t total = s;
-        if (past && past->size() == 5) total = add(total, (*past)[3]);
-        const uint64_t projection = mul(mul(batch, s), mul((*x)[2], (*w)[1]));
-        return add(projection, mul(mul(batch, s), mul(total, add(qk, v_width))));
+        Polynomial total = s;
+        if (past && past->size() == 5) total += (*past)[3];
+        const Polynomial projection = batch * s * (*x)[2] * (*w)[1];
+        return projection + batch * s * total * (qk + v_width);
     }
 
     // com.microsoft MultiHeadAttention: query [B, S, D]; key/value [B, Skv, D] or per head [B, H, Skv, d].
-    uint64_t ms_multi_head_attention(const GraphNode& node) {
+    Polynomial ms_multi_head_attention(const GraphNode& node) {
         auto q = input(node, 0), k = input(node, 1), v = input(node, 2);
         auto past = optional_input(node, 6);
-        if (!q || !k || !v || q->size() != 3) return 0;
-        const uint64_t heads = std::max<int64_t>(attribute(node, "num_heads", 1), 1);
-        uint64_t skv = 0, v_width = 0;
+        if (!q || !k || !v || q->size() != 3) return {};
+        const int64_t heads = std::max<int64_t>(attribute(node, "num_heads", 1), 1);
+        Polynomial skv, v_width;
         if (k->size() == 3 && v->size() == 3) {
             skv = (*k)[1], v_width = (*v)[2];
         } else if (k->size() == 4 && v->size() == 4) {
-            skv = (*k)[2], v_width = mul(heads, (*v)[3]);
+            skv = (*k)[2], v_width = count_of_ints({heads}) * (*v)[3];
         } else {
-            known_ = false;
-            return 0;
+            unknown("key and value of ranks " + std::to_string(k->size()) + " and " + std::to_string(v->size()));
+            return {};
         }
-        if (past && past->size() == 4) skv = add(skv, (*past)[2]);
-        return mul(mul((*q)[0], (*q)[1]), mul(skv, add((*q)[2], v_width)));
+        if (past && past->size() == 4) skv += (*past)[2];
+        return (*q)[0] * (*q)[1] * skv * ((*q)[2] + v_width);
     }
 
     const GraphView& graph_;
     const AnalysisOptions& options_;
+    const std::set<std::string>& symbols_;
     std::map<std::string, std::optional<Resolved>> shapes_;  // by value name; nullopt: not fully known
-    bool known_ = true;
+    std::string reason_;  // why the node being costed is not known; empty while it is
 };
 
-/// Bytes of a value whose shape and element type are known.
-std::optional<uint64_t> value_bytes(const GraphView& graph, const std::string& name, const std::optional<Shape>& shape) {
+/// Bytes of a value whose shape and element type are known: elements x bytes per element
+/// (sub-byte types packed, when the count divides evenly).
+std::optional<Polynomial> value_bytes(const GraphView& graph, const std::string& name, const std::optional<Shape>& shape) {
     auto it = graph.values.find(name);
     if (!shape || it == graph.values.end() || it->second.elem_type == 0) return std::nullopt;
-    return dtype_storage_bytes(it->second.elem_type, numel(*shape));
+    const Polynomial elements = numel(*shape);
+    if (elements.too_large()) return std::nullopt;
+    if (auto constant = elements.value()) {
+        auto bytes = dtype_storage_bytes(it->second.elem_type, *constant);
+        return bytes ? std::optional<Polynomial>(Polynomial::constant(*bytes)) : std::nullopt;
+    }
+    const uint32_t bits = dtype_bits(it->second.elem_type);
+    if (bits == 0) return std::nullopt;
+    return bits % 8 == 0 ? std::optional<Polynomial>(elements * Polynomial::constant(bits / 8))
+                         : (elements * Polynomial::constant(bits)).divided_by(8);
 }
 
 }  // namespace
 
-std::optional<std::vector<int64_t>> resolved_shape(const GraphView& graph, const std::string& value,
-                                                   const std::map<std::string, int64_t>& dims) {
+std::set<std::string> input_symbols(const GraphView& graph) {
+    std::set<std::string> symbols;
+    for (const auto& name : graph.inputs) {
+        auto it = graph.values.find(name);
+        if (it == graph.values.end()) continue;
+        for (const Dim& dim : it->second.dims) {
+            if (dim.value < 0 && !dim.symbol.empty()) symbols.insert(dim.symbol);
+        }
+    }
+    return symbols;
+}
+
+namespace {
+
+/// A named dimension as a polynomial: a size `dims` gives, one of `symbols`, or an expression of those.
+std::optional<Polynomial> named_dimension(const std::string& name, const std::map<std::string, int64_t>& dims,
+                                          const std::set<std::string>& symbols) {
+    auto known = [&](const std::string& symbol) -> std::optional<Polynomial> {
+        auto bound = dims.find(symbol);
+        if (bound != dims.end() && bound->second >= 0) return Polynomial::constant(static_cast<uint64_t>(bound->second));
+        if (symbols.count(symbol)) return Polynomial::symbol(symbol);
+        return std::nullopt;
+    };
+    if (auto whole = known(name)) return whole;
+    return Polynomial::parse(name, known);
+}
+
+/// Why resolved_shape gives nothing for `value`: what its declared type lacks.
+std::string unresolved(const GraphView& graph, const std::string& value, const std::map<std::string, int64_t>& dims,
+                       const std::set<std::string>& symbols) {
+    auto it = graph.values.find(value);
+    if (it == graph.values.end() || !it->second.has_shape) return "no rank: run shape inference, or declare it";
+    for (size_t i = 0; i < it->second.dims.size(); ++i) {
+        const Dim& dim = it->second.dims[i];
+        if (dim.value >= 0) continue;
+        if (dim.symbol.empty()) return "dimension " + std::to_string(i) + " is unknown";
+        if (!named_dimension(dim.symbol, dims, symbols)) {
+            return "dimension " + std::to_string(i) + " is '" + dim.symbol +
+                   "': neither a symbol of the graph's inputs nor an expression of them; shape inference names so a "
+                   "size it could not compute";
+        }
+    }
+    return "its shape is too large to expand";
+}
+
+}  // namespace
+
+std::optional<std::vector<Polynomial>> resolved_shape(const GraphView& graph, const std::string& value,
+                                                      const std::map<std::string, int64_t>& dims,
+                                                      const std::set<std::string>& symbols) {
     auto it = graph.values.find(value);
     if (it == graph.values.end() || !it->second.has_shape) return std::nullopt;
     Shape shape;
     shape.reserve(it->second.dims.size());
     for (const Dim& dim : it->second.dims) {
         if (dim.value >= 0) {
-            shape.push_back(dim.value);
+            shape.push_back(Polynomial::constant(static_cast<uint64_t>(dim.value)));
             continue;
         }
-        auto bound = dim.symbol.empty() ? dims.end() : dims.find(dim.symbol);
-        if (bound == dims.end() || bound->second < 0) return std::nullopt;
-        shape.push_back(bound->second);
+        if (dim.symbol.empty()) return std::nullopt;
+        auto named = named_dimension(dim.symbol, dims, symbols);
+        if (!named) return std::nullopt;
+        shape.push_back(std::move(*named));
     }
     return shape;
 }
 
 Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
     Analysis result;
-    Costing costing(graph, options);
+    const std::set<std::string> symbols = input_symbols(graph);
+    Costing costing(graph, options, symbols);
     for (const GraphNode& node : graph.nodes) {
         NodeCost cost = costing.cost(node);
         OpCost& op = result.by_op[op_key(node)];
         op.nodes += 1;
-        op.macs = add(op.macs, cost.macs);
-        op.flops = add(op.flops, cost.flops);
-        result.macs = add(result.macs, cost.macs);
-        result.flops = add(result.flops, cost.flops);
+        op.macs += cost.macs;
+        op.flops += cost.flops;
+        result.macs += cost.macs;
+        result.flops += cost.flops;
         if (!cost.known) {
             op.unknown += 1;
             result.unknown_nodes += 1;
@@ -308,10 +392,10 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
         for (const auto& name : graph.nodes[i].inputs) last_use[name] = i;
     }
     const std::set<std::string> outputs(graph.outputs.begin(), graph.outputs.end());
-    std::map<size_t, std::vector<uint64_t>> frees;  // node index -> bytes released after it runs
-    uint64_t live = 0;
-    auto track = [&](const std::string& name, uint64_t bytes, size_t produced_at) {
-        live = add(live, bytes);
+    std::map<size_t, std::vector<Polynomial>> frees;  // node index -> bytes released after it runs
+    Polynomial live;
+    auto track = [&](const std::string& name, const Polynomial& bytes, size_t produced_at) {
+        live += bytes;
         if (outputs.count(name)) return;
         auto it = last_use.find(name);
         frees[it == last_use.end() ? produced_at : std::max(it->second, produced_at)].push_back(bytes);
@@ -322,10 +406,10 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
     std::set<std::string> produced;
     for (const auto& name : graph.inputs) {
         if (!produced.insert(name).second) continue;
-        auto bytes = value_bytes(graph, name, resolved_shape(graph, name, options.dims));
+        auto bytes = value_bytes(graph, name, resolved_shape(graph, name, options.dims, symbols));
         if (bytes) track(name, *bytes, 0);
     }
-    result.peak_activation_bytes = live;
+    result.peak_activation_bytes.include(live);
     std::vector<SizedValue> sized;
     std::set<std::string> weight_derived(graph.initializers.begin(), graph.initializers.end());
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -336,31 +420,44 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
             });
         for (const auto& name : node.outputs) {
             if (name.empty() || !produced.insert(name).second) continue;
-            auto shape = resolved_shape(graph, name, options.dims);
+            auto declared = graph.values.find(name);
+            if (declared != graph.values.end() && !declared->second.tensor) continue;  // no dense size
+            auto shape = resolved_shape(graph, name, options.dims, symbols);
             auto bytes = value_bytes(graph, name, shape);
             if (from_weights) {
                 weight_derived.insert(name);
                 result.weight_derived += 1;
-                result.weight_derived_bytes = add(result.weight_derived_bytes, bytes.value_or(0));
+                if (bytes) result.weight_derived_bytes += *bytes;
                 continue;
             }
             if (!bytes) {
                 result.activations_unknown += 1;
+                result.unsized_activations.push_back(name);
                 continue;
             }
             result.activations_known += 1;
-            result.activation_bytes = add(result.activation_bytes, *bytes);
+            result.activation_bytes += *bytes;
             track(name, *bytes, i);
             sized.push_back(SizedValue{name, graph.values.at(name).elem_type, *shape, *bytes});
         }
-        result.peak_activation_bytes = std::max(result.peak_activation_bytes, live);
-        for (uint64_t bytes : frees[i]) live -= std::min(live, bytes);
+        result.peak_activation_bytes.include(live);
+        for (const Polynomial& bytes : frees[i]) live.subtract(bytes);
     }
+    // Symbolic sizes are ordered as if every unbound symbol were 1024.
+    auto size = [&](const SizedValue& v) { return v.bytes.estimate(options.dims, 1024.0); };
     const size_t keep = std::min(options.largest, sized.size());
-    std::partial_sort(sized.begin(), sized.begin() + keep, sized.end(),
-                      [](const SizedValue& a, const SizedValue& b) { return a.bytes > b.bytes || (a.bytes == b.bytes && a.name < b.name); });
+    std::partial_sort(sized.begin(), sized.begin() + keep, sized.end(), [&](const SizedValue& a, const SizedValue& b) {
+        return size(a) > size(b) || (size(a) == size(b) && a.name < b.name);
+    });
     sized.resize(keep);
     result.largest_activations = std::move(sized);
+    for (const NodeCost& cost : result.nodes) {
+        for (const auto& symbol : cost.flops.symbols()) result.symbols.insert(symbol);
+    }
+    for (const auto& candidate : result.peak_activation_bytes.candidates) {
+        for (const auto& symbol : candidate.symbols()) result.symbols.insert(symbol);
+    }
+    for (const auto& symbol : result.activation_bytes.symbols()) result.symbols.insert(symbol);
     return result;
 }
 

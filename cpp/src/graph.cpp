@@ -4,6 +4,7 @@
 #include <protozero/pbf_reader.hpp>
 
 #include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/onnx_fields.hpp"
 
 namespace onnx_weightless {
 namespace {
@@ -24,6 +25,7 @@ constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorName = 8;
 }  // namespace field
 
 constexpr size_t kMaxRank = 4096;
+constexpr uint32_t kTypeDenotation = 6;  // TypeProto.denotation: a note, not a type
 
 using Reader = protozero::pbf_reader;
 
@@ -89,6 +91,11 @@ std::pair<std::string, AttributeValue> read_attribute(Reader r) {
                 else r.skip();
                 break;
             case field::kAttributeInts: read_ints(r, value.ints); break;
+            case fields::number(fields::Attribute::g):
+            case fields::number(fields::Attribute::graphs):
+                value.graph = true;  // a subgraph: what it holds is not read here
+                r.skip();
+                break;
             default: r.skip();
         }
     }
@@ -154,8 +161,13 @@ std::pair<std::string, ValueType> read_value_info(Reader r) {
         } else if (r.tag() == field::kValueInfoType && is_bytes(r)) {
             Reader type_proto = r.get_message();
             while (type_proto.next()) {
-                if (type_proto.tag() == field::kTypeTensor && is_bytes(type_proto)) read_tensor_type(type_proto.get_message(), type);
-                else type_proto.skip();
+                if (type_proto.tag() == field::kTypeTensor && is_bytes(type_proto)) {
+                    read_tensor_type(type_proto.get_message(), type);
+                } else {
+                    // A sequence, map, optional or sparse tensor: no dense size to count.
+                    if (type_proto.tag() != kTypeDenotation) type.tensor = false;
+                    type_proto.skip();
+                }
             }
         } else {
             r.skip();
@@ -217,6 +229,17 @@ void read_main_graph(Reader r, GraphView& view) {
     }
 }
 
+/// A model-local function's (domain, name).
+std::pair<std::string, std::string> read_function_id(Reader r) {
+    std::pair<std::string, std::string> id;
+    while (r.next()) {
+        if (r.tag() == fields::number(fields::Function::domain) && is_bytes(r)) id.first = r.get_string();
+        else if (r.tag() == fields::number(fields::Function::name) && is_bytes(r)) id.second = r.get_string();
+        else r.skip();
+    }
+    return id;
+}
+
 }  // namespace
 
 GraphView read_graph(std::string_view model) {
@@ -226,6 +249,7 @@ GraphView read_graph(std::string_view model) {
         while (r.next()) {
             if (r.tag() == field::kModelGraph) read_main_graph(message(r, "ModelProto.graph"), view);
             else if (r.tag() == field::kModelOpsetImport) view.opsets.push_back(read_opset(message(r, "ModelProto.opset_import")));
+            else if (r.tag() == fields::number(fields::Model::functions)) view.functions.insert(read_function_id(message(r, "ModelProto.functions")));
             else r.skip();
         }
     } catch (const protozero::exception& e) {

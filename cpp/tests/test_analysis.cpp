@@ -2,6 +2,7 @@
 // bound or not, weight-derived values kept apart from activations, liveness, malformed graphs.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <variant>
 
 #include "onnx_weightless/analysis.hpp"
@@ -66,35 +67,56 @@ Graph linear_relu() {
 
 TEST(Analysis, MatMulCountsOutputElementsTimesTheContractedLength) {
     const auto a = analyse(linear_relu(), {{"batch", 2}, {"seq", 8}});
-    EXPECT_EQ(a.macs, 2u * 8 * 256 * 64);
-    EXPECT_EQ(a.flops, 2u * 2 * 8 * 256 * 64 + 2 * 8 * 256);  // 2 per MAC, 1 per Relu output
+    EXPECT_EQ(a.macs.value(), 2u * 8 * 256 * 64);
+    EXPECT_EQ(a.flops.value(), 2u * 2 * 8 * 256 * 64 + 2 * 8 * 256);  // 2 per MAC, 1 per Relu output
     EXPECT_EQ(a.unknown_nodes, 0u);
-    EXPECT_EQ(a.by_op.at("MatMul").macs, a.macs);
-    EXPECT_EQ(a.by_op.at("Relu").flops, 2u * 8 * 256);
+    EXPECT_TRUE(a.by_op.at("MatMul").macs == a.macs);
+    EXPECT_EQ(a.by_op.at("Relu").flops.value(), 2u * 8 * 256);
     ASSERT_EQ(a.nodes.size(), 2u);
     EXPECT_EQ(a.nodes[0].name, "mm");
 }
 
-TEST(Analysis, UnboundSymbolsLeaveNodesUnknown) {
+TEST(Analysis, UnboundSymbolsStaySymbolsOfExactPolynomials) {
     const auto a = analyse(linear_relu(), {{"batch", 2}});
-    EXPECT_EQ(a.macs, 0u);
-    EXPECT_EQ(a.unknown_nodes, 2u);
+    EXPECT_EQ(a.unknown_nodes, 0u);
+    EXPECT_TRUE(a.complete());
+    EXPECT_EQ(a.macs.text(), "32768*seq");  // 2 * 256 * 64 per position
+    EXPECT_EQ(a.symbols, (std::set<std::string>{"seq"}));
+    // Sized afterwards, they are the figures of the bound analysis.
+    const auto bound = analyse(linear_relu(), {{"batch", 2}, {"seq", 8}});
+    EXPECT_EQ(a.macs.evaluate({{"seq", 8}}), bound.macs.value());
+    EXPECT_EQ(a.flops.evaluate({{"seq", 8}}), bound.flops.value());
+    EXPECT_EQ(a.peak_activation_bytes.evaluate({{"seq", 8}}), bound.peak_activation_bytes.value());
+    EXPECT_EQ(a.activation_bytes.evaluate({{"seq", 8}}), bound.activation_bytes.value());
+    // Nothing bound: in both symbols.
+    EXPECT_EQ(analyse(linear_relu()).macs.text(), "16384*batch*seq");
+}
+
+TEST(Analysis, AShapeItDoesNotKnowLeavesTheNodeUncostedWithTheReason) {
+    Graph g = linear_relu();
+    g.extra = graph_input(value_info("x", {std::string("batch"), std::string("seq"), int64_t{64}})) +
+              graph_output(value_info("z", {std::string("batch"), std::string("seq"), int64_t{256}}));  // no y
+    const auto a = analyse(g, {{"batch", 2}, {"seq", 8}});
+    EXPECT_FALSE(a.complete());
+    EXPECT_EQ(a.unknown_nodes, 1u);  // Relu costs by its output, z
     EXPECT_FALSE(a.nodes[0].known);
+    EXPECT_EQ(a.nodes[0].reason, "the shape of 'y' is not known (no rank: run shape inference, or declare it)");
     EXPECT_EQ(a.by_op.at("MatMul").unknown, 1u);
-    EXPECT_EQ(a.activations_unknown, 2u);
+    EXPECT_EQ(a.activations_unknown, 1u);
 }
 
 TEST(Analysis, ActivationsAndPeakFollowLiveness) {
     // x (2*8*64*4 = 4 KiB) is read by mm only; y (16 KiB) by relu; z (16 KiB) is a graph output.
     // Graph inputs are alive but are not counted among the node outputs.
     const auto a = analyse(linear_relu(), {{"batch", 2}, {"seq", 8}});
-    EXPECT_EQ(a.activation_bytes, 2u * 16384);
+    EXPECT_EQ(a.activation_bytes.value(), 2u * 16384);
     EXPECT_EQ(a.activations_known, 2u);
     // While relu runs y and z are both alive (x was freed after mm).
-    EXPECT_EQ(a.peak_activation_bytes, 16384u + 16384);
+    EXPECT_EQ(a.peak_activation_bytes.value(), 16384u + 16384);
     ASSERT_EQ(a.largest_activations.size(), 2u);
-    EXPECT_EQ(a.largest_activations[0].bytes, 16384u);
-    EXPECT_EQ(a.largest_activations[0].dims, (std::vector<int64_t>{2, 8, 256}));
+    EXPECT_EQ(a.largest_activations[0].bytes.value(), 16384u);
+    EXPECT_EQ(a.largest_activations[0].dims,
+              (std::vector<ow::Polynomial>{ow::Polynomial::constant(2), ow::Polynomial::constant(8), ow::Polynomial::constant(256)}));
 }
 
 TEST(Analysis, ValuesComputedFromWeightsAloneAreNotActivations) {
@@ -104,9 +126,9 @@ TEST(Analysis, ValuesComputedFromWeightsAloneAreNotActivations) {
     g.extra += graph_value(value_info("w", {int64_t{64}, int64_t{256}}));
     const auto a = analyse(g, {{"batch", 2}, {"seq", 8}});
     EXPECT_EQ(a.weight_derived, 1u);
-    EXPECT_EQ(a.weight_derived_bytes, 64u * 256 * 4);
+    EXPECT_EQ(a.weight_derived_bytes.value(), 64u * 256 * 4);
     EXPECT_EQ(a.activations_known, 2u);
-    EXPECT_EQ(a.macs, 2u * 8 * 256 * 64);
+    EXPECT_EQ(a.macs.value(), 2u * 8 * 256 * 64);
 }
 
 TEST(Analysis, GemmHonoursTransA) {
@@ -114,7 +136,7 @@ TEST(Analysis, GemmHonoursTransA) {
     g.nodes = {node({{"a", "b"}, {"c"}, "gemm", "Gemm", {attr_int("transA", 1)}})};
     g.initializers = {weight("b", {32, 16})};
     g.extra = graph_input(value_info("a", {int64_t{32}, int64_t{4}})) + graph_output(value_info("c", {int64_t{4}, int64_t{16}}));
-    EXPECT_EQ(analyse(g).macs, 4u * 16 * 32);
+    EXPECT_EQ(analyse(g).macs.value(), 4u * 16 * 32);
 }
 
 TEST(Analysis, ConvCountsOutputTimesInputChannelsPerGroupTimesKernel) {
@@ -128,9 +150,9 @@ TEST(Analysis, ConvCountsOutputTimesInputChannelsPerGroupTimesKernel) {
               graph_value(value_info("p", {int64_t{1}, int64_t{8}, int64_t{4}, int64_t{4}})) +
               graph_output(value_info("u", {int64_t{1}, int64_t{4}, int64_t{8}, int64_t{8}}));
     const auto a = analyse(g);
-    EXPECT_EQ(a.by_op.at("Conv").macs, (1u * 8 * 8 * 8) * (2 * 3 * 3));
-    EXPECT_EQ(a.by_op.at("MaxPool").flops, (1u * 8 * 4 * 4) * 4);
-    EXPECT_EQ(a.by_op.at("ConvTranspose").macs, (1u * 8 * 4 * 4) * (4 * 2 * 2));
+    EXPECT_EQ(a.by_op.at("Conv").macs.value(), (1u * 8 * 8 * 8) * (2 * 3 * 3));
+    EXPECT_EQ(a.by_op.at("MaxPool").flops.value(), (1u * 8 * 4 * 4) * 4);
+    EXPECT_EQ(a.by_op.at("ConvTranspose").macs.value(), (1u * 8 * 4 * 4) * (4 * 2 * 2));
 }
 
 TEST(Analysis, AttentionCountsScoresAndWeighting) {
@@ -141,7 +163,7 @@ TEST(Analysis, AttentionCountsScoresAndWeighting) {
               graph_input(value_info("k", {int64_t{1}, int64_t{2}, int64_t{24}, int64_t{32}})) +
               graph_input(value_info("v", {int64_t{1}, int64_t{2}, int64_t{24}, int64_t{32}})) +
               graph_output(value_info("o", {int64_t{1}, int64_t{8}, int64_t{16}, int64_t{32}}));
-    EXPECT_EQ(analyse(g).macs, 1u * 8 * 16 * 24 * (32 + 32));
+    EXPECT_EQ(analyse(g).macs.value(), 1u * 8 * 16 * 24 * (32 + 32));
 }
 
 TEST(Analysis, MicrosoftAttentionAddsItsProjection) {
@@ -152,8 +174,62 @@ TEST(Analysis, MicrosoftAttentionAddsItsProjection) {
     g.extra = graph_input(value_info("x", {int64_t{2}, int64_t{10}, int64_t{64}})) +
               graph_output(value_info("o", {int64_t{2}, int64_t{10}, int64_t{64}}));
     const auto a = analyse(g);
-    EXPECT_EQ(a.macs, 2u * 10 * 64 * 192 + 2u * 10 * 10 * (64 + 64));
+    EXPECT_EQ(a.macs.value(), 2u * 10 * 64 * 192 + 2u * 10 * 10 * (64 + 64));
     EXPECT_EQ(a.by_op.count("com.microsoft::Attention"), 1u);
+}
+
+TEST(Analysis, ExpressionsOfInputSymbolsAreSizesAndInventedSymbolsAreNot) {
+    // x[batch, seq] -> Relu -> y[batch, seq + 1]: an expression of the inputs' symbols. z: the
+    // symbol shape inference invents for a size it could not compute.
+    Graph g;
+    g.nodes = {node({{"x"}, {"y"}, "r1", "Relu"}), node({{"y"}, {"z"}, "r2", "Relu"})};
+    g.extra = graph_input(value_info("x", {std::string("batch"), std::string("seq")})) +
+              graph_value(value_info("y", {std::string("batch"), std::string("seq + 1")})) +
+              graph_output(value_info("z", {std::string("batch"), std::string("unk__7")}));
+    const auto a = analyse(g);
+    EXPECT_EQ(a.nodes[0].flops.text(), "batch*seq + batch");
+    EXPECT_FALSE(a.nodes[1].known);
+    EXPECT_EQ(a.nodes[1].reason,
+              "the shape of 'z' is not known (dimension 1 is 'unk__7': neither a symbol of the graph's inputs nor an "
+              "expression of them; shape inference names so a size it could not compute)");
+    EXPECT_FALSE(a.complete());
+    // Sized by the options, such a symbol is a number like any.
+    EXPECT_TRUE(analyse(g, {{"unk__7", 3}}).complete());
+}
+
+TEST(Analysis, SubgraphsAndFunctionCallsAreNotCostedAndSaySo) {
+    // An If holding a branch, and a call of the model-local function acme::Block.
+    Graph branch;
+    branch.nodes = {node({{"x"}, {"t"}, "inner", "Relu"})};
+    const std::string then_branch = field_bytes(1, "then_branch") + field_bytes(6, graph(branch)) + field_varint(20, 5);
+    Graph g;
+    g.nodes = {node({{"c"}, {"y"}, "if", "If", {then_branch}}), node({{"y"}, {"z"}, "call", "Block", {}, "acme"})};
+    g.extra = graph_input(value_info("c", {}, 9)) + graph_value(value_info("y", {int64_t{4}})) +
+              graph_output(value_info("z", {int64_t{4}}));
+    Model m;
+    m.graph = graph(g);
+    m.functions = {field_bytes(1, "Block") + field_bytes(10, "acme")};
+    const ow::Analysis a = ow::analyze(ow::read_graph(model(m)));
+    ASSERT_EQ(a.nodes.size(), 2u);
+    EXPECT_EQ(a.nodes[0].reason, "the nodes of its subgraphs are not costed");
+    EXPECT_EQ(a.nodes[1].reason, "it calls the model-local function acme::Block, whose nodes are not costed");
+    EXPECT_FALSE(a.complete());
+}
+
+TEST(Analysis, PeakOfSymbolsNeitherOfWhichIsLargerKeepsBoth) {
+    // a[n] -> Relu -> b[n], then c[m] -> Relu -> d[m], b and d graph outputs. Alive after r1: b, c
+    // and a (read last by r1): 8n + 4m; after r2: b, c, d: 4n + 8m. Neither is larger for all n, m.
+    Graph g;
+    g.nodes = {node({{"a"}, {"b"}, "r1", "Relu"}), node({{"c"}, {"d"}, "r2", "Relu"})};
+    g.extra = graph_input(value_info("a", {std::string("n")})) + graph_input(value_info("c", {std::string("m")})) +
+              graph_output(value_info("b", {std::string("n")})) + graph_output(value_info("d", {std::string("m")}));
+    const auto a = analyse(g);
+    EXPECT_EQ(a.peak_activation_bytes.text(), "max(4*m + 8*n, 8*m + 4*n)");
+    EXPECT_TRUE(a.peak_activation_bytes.exact);
+    EXPECT_EQ(a.activation_bytes.text(), "4*m + 4*n");
+    EXPECT_EQ(a.peak_activation_bytes.evaluate({{"n", 3}, {"m", 5}}), 52u);
+    EXPECT_EQ(a.peak_activation_bytes.evaluate({{"n", 5}, {"m", 3}}), 52u);
+    EXPECT_EQ(a.peak_activation_bytes.evaluate({{"n", 5}}), std::nullopt);
 }
 
 TEST(Analysis, HugeShapesSaturateInsteadOfWrapping) {
@@ -162,7 +238,7 @@ TEST(Analysis, HugeShapesSaturateInsteadOfWrapping) {
     g.initializers = {weight("w", {int64_t{1} << 40, 4})};
     g.extra = graph_input(value_info("x", {int64_t{1} << 40, int64_t{1} << 40})) +
               graph_output(value_info("y", {int64_t{1} << 40, int64_t{4}}));
-    EXPECT_EQ(analyse(g).macs, UINT64_MAX);
+    EXPECT_EQ(analyse(g).macs.value(), UINT64_MAX);
 }
 
 TEST(GraphView, ReadsNodesValuesAndInitializers) {

@@ -95,6 +95,6 @@ TEST(FuzzRegression, RepeatedOutputNameIsOneActivation) {
     const std::string fields = field_bytes(11, field_bytes(1, "i")) + field_bytes(13, value_info_x(dims));
     const ow::Analysis analysis = ow::analyze(ow::read_graph(model_with_graph_fields(fields, {relu})));
     EXPECT_EQ(analysis.activations_known, 1u);
-    EXPECT_EQ(analysis.activation_bytes, 24u);
+    EXPECT_EQ(analysis.activation_bytes.value(), 24u);
     ASSERT_EQ(analysis.largest_activations.size(), 1u);
 }

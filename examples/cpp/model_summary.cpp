@@ -45,8 +45,9 @@ int main(int argc, char** argv) {
         std::printf("op types     %zu\n", index.summary.op_histogram.size());
         std::printf("parameters   %llu\n", static_cast<unsigned long long>(totals.all.elements));
         std::printf("weight bytes %llu\n", static_cast<unsigned long long>(totals.all.bytes));
-        std::printf("MACs         %llu\n", static_cast<unsigned long long>(analysis.macs));
-        std::printf("peak activations %llu bytes\n", static_cast<unsigned long long>(analysis.peak_activation_bytes));
+        // Exact counts; polynomials in the symbols `options.dims` leaves unsized ("16384*batch").
+        std::printf("MACs         %s\n", analysis.macs.text().c_str());
+        std::printf("peak activations %s bytes\n", analysis.peak_activation_bytes.text().c_str());
         // The scan and the skeleton writer each read the structure; payloads are never read.
         std::printf("skeleton     %zu bytes from a %llu-byte file (%llu bytes read)\n", skeleton.bytes.size(),
                     static_cast<unsigned long long>(index.file_size), static_cast<unsigned long long>(source.bytes_read()));

@@ -8,9 +8,8 @@ whose weights live on the ``meta`` device.
 
 from __future__ import annotations
 
-from ._convert import convert, weightless_onnx_loader
-from ._converters import register_converter
-from ._dtypes import torch_dtype
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     ConversionError,
     ExportError,
@@ -25,15 +24,51 @@ from ._errors import (
     ValueNeededError,
     WeightlessError,
 )
-from ._export import export
 from ._inspect import ModelReport, inspect
-from ._materialize import materialize
-from ._meta_forward import meta_forward
-from ._opaque import OpaqueOp
-from ._shapes import ValueShape, propagate_shapes
-from ._shared_tensors import TENSORS_NOT_HELD
 from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
 from ._strip import strip
+
+#: Names whose modules import torch and onnx2torch (seconds and a gigabyte): imported when first
+#: used, so that scanning, loading, stripping and inspecting a model stay as light as ``import onnx``.
+_WITH_TORCH = {
+    "convert": "._convert",
+    "weightless_onnx_loader": "._convert",
+    "register_converter": "._converters",
+    "torch_dtype": "._dtypes",
+    "export": "._export",
+    "materialize": "._materialize",
+    "meta_forward": "._meta_forward",
+    "OpaqueOp": "._opaque",
+    "ValueShape": "._shapes",
+    "propagate_shapes": "._shapes",
+    "TENSORS_NOT_HELD": "._shared_tensors",
+}
+
+if TYPE_CHECKING:
+    from ._convert import convert, weightless_onnx_loader
+    from ._converters import register_converter
+    from ._dtypes import torch_dtype
+    from ._export import export
+    from ._materialize import materialize
+    from ._meta_forward import meta_forward
+    from ._opaque import OpaqueOp
+    from ._shapes import ValueShape, propagate_shapes
+    from ._shared_tensors import TENSORS_NOT_HELD
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WITH_TORCH:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_WITH_TORCH[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WITH_TORCH))
+
 
 __version__ = "0.1.0"
 

@@ -35,7 +35,7 @@ from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
 from ._sequence_scans import sequence_scans
 from ._value_inputs import value_uses
 
-__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph", "symbol_name"]
+__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph"]
 
 #: fx node meta keys: a placeholder's ONNX graph input (an OnnxInput), a module call's ONNX output names.
 ONNX_INPUT = "onnx_input"
@@ -49,12 +49,6 @@ class OnnxInput(NamedTuple):
     name: str
     elem_type: int
     dims: tuple[int | str | None, ...] | None
-
-
-def symbol_name(input_name: str, axis: int, dim_param: str | None) -> str:
-    """The symbol of an input's symbolic dimension (propagate_shapes', export()'s): its
-    ``dim_param``, or ``<input>_<axis>`` where the model leaves the dimension unnamed."""
-    return dim_param if dim_param else f"{input_name}_{axis}"
 
 
 def _input_spec(value: onnx.ValueInfoProto) -> OnnxInput:

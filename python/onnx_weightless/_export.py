@@ -23,7 +23,8 @@ from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from torch.utils._pytree import tree_map_only
 
-from ._builder import ONNX_INPUT, symbol_name
+from ._builder import ONNX_INPUT
+from ._graphs import symbol_name
 from ._dtypes import torch_dtype
 from ._errors import ExportError, FixedDimensionWarning
 from ._fake_run import fake_state

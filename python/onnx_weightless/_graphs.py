@@ -11,10 +11,32 @@ from collections.abc import Iterator
 import numpy as np
 from onnx import AttributeProto, GraphProto, NodeProto, helper, numpy_helper
 
-__all__ = ["INLINE_CONSTANT_FORMS", "constants_as_tensors", "node_subgraphs", "outer_names", "walk_graphs"]
+__all__ = ["INLINE_CONSTANT_FORMS", "constants_as_tensors", "name_unnamed_dims", "node_subgraphs", "outer_names",
+           "symbol_name", "walk_graphs"]
 
 #: Constant's scalar and list attributes, and the tensor each stands for.
 INLINE_CONSTANT_FORMS = {"value_int": np.int64, "value_ints": np.int64, "value_float": np.float32, "value_floats": np.float32}
+
+
+def symbol_name(input_name: str, axis: int, dim_param: str | None) -> str:
+    """The symbol of an input's symbolic dimension (inspect's, propagate_shapes', export()'s): its
+    ``dim_param``, or ``<input>_<axis>`` where the model leaves the dimension unnamed."""
+    return dim_param if dim_param else f"{input_name}_{axis}"
+
+
+def name_unnamed_dims(graph: GraphProto) -> int:
+    """Gives each dimension of ``graph``'s inputs that is neither a number nor named its
+    ``symbol_name``, so that shape inference carries it as a symbol; returns how many."""
+    initializers = {initializer.name for initializer in graph.initializer}
+    named = 0
+    for value in graph.input:
+        if value.name in initializers or not value.type.tensor_type.HasField("shape"):
+            continue
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if not dim.HasField("dim_value") and not dim.dim_param:
+                dim.dim_param = symbol_name(value.name, axis, None)
+                named += 1
+    return named
 
 
 def node_subgraphs(node: NodeProto) -> Iterator[GraphProto]:

@@ -5,8 +5,13 @@ the C++ analysis (cpp/include/onnx_weightless/analysis.hpp) over the skeleton wi
 shape inference gives (with data propagation, so shapes computed from Shape ops are followed).
 Where inference leaves a dimension unknown (it loses track of some exports' batch dimension, and
 knows no com.microsoft op), the shapes come from the converted module run on meta tensors
-(propagate_shapes). Symbolic dimensions are sized by ``dims``; a node whose cost needs a dimension
-left unsized is counted in ``analysis.unknown_nodes`` and costs nothing.
+(propagate_shapes, the one step that imports torch).
+
+Symbolic dimensions are sized by ``dims``; those left unsized stay symbols, and the figures are
+exact polynomials in them (``_core.Polynomial``: ``16384*batch*seq``; an int where no symbol is
+left), which ``evaluate(dims)`` sizes later. A figure never leaves out a node silently: a node
+whose shapes are unknown (no rank, or a dimension no input symbol gives) is in
+``analysis.uncosted`` with the reason, and ``analysis.complete`` is false.
 """
 
 from __future__ import annotations
@@ -19,10 +24,7 @@ import onnx
 from onnx import helper
 
 from . import _core
-from ._builder import ONNX_OUTPUTS
-from ._convert import convert
-from ._dtypes import onnx_data_type
-from ._shapes import SHAPE, ValueShape, input_symbols, propagate_shapes
+from ._graphs import name_unnamed_dims
 from ._skeleton import load_skeleton
 
 __all__ = ["ModelReport", "inspect"]
@@ -68,9 +70,16 @@ def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool
         return model, False
 
 
-def _torch_shapes(model: onnx.ModelProto, folder: _core.DataFolder, dims: Mapping[str, int]) -> dict[str, tuple[list[int], int]]:
+def _torch_shapes(model: onnx.ModelProto, folder: _core.DataFolder, dims: Mapping[str, int]) -> dict[str, tuple[list[int | str], int]]:
     """ONNX value name -> (dims, elem_type) for every value the meta run of the converted module
-    sizes completely; empty when the module cannot be converted or run."""
+    sizes completely: numbers, and expressions of the unbound symbols (``batch*sequence``); empty
+    when the module cannot be converted or run. Imports torch, which inspecting a model whose
+    shapes ONNX infers never does."""
+    from ._builder import ONNX_OUTPUTS
+    from ._convert import convert
+    from ._dtypes import onnx_data_type
+    from ._shapes import SHAPE, ValueShape, input_symbols, propagate_shapes
+
     try:
         gm = convert(model, base_dir=folder)
         symbols = input_symbols(gm)
@@ -85,35 +94,49 @@ def _torch_shapes(model: onnx.ModelProto, folder: _core.DataFolder, dims: Mappin
             continue
         for name, shape in zip(names, value if len(names) > 1 else (value,)):
             elem_type = onnx_data_type(shape.dtype) if isinstance(shape, ValueShape) else None
-            if elem_type and all(isinstance(d, int) for d in shape.shape):
+            if elem_type and all(isinstance(d, (int, str)) for d in shape.shape):
                 found[name] = (list(shape.shape), elem_type)
     return found
 
 
-def _fully_known(value: onnx.ValueInfoProto) -> bool:
+def _input_symbols(model: onnx.ModelProto) -> set[str]:
+    return {d.dim_param for value in model.graph.input for d in value.type.tensor_type.shape.dim if d.dim_param}
+
+
+def _fully_known(value: onnx.ValueInfoProto, symbols: set[str]) -> bool:
+    """Every dimension a number or a symbol of the graph's inputs (not one shape inference made up)."""
     tensor_type = value.type.tensor_type
-    return tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in tensor_type.shape.dim)
+    return tensor_type.HasField("shape") and all(d.HasField("dim_value") or d.dim_param in symbols for d in tensor_type.shape.dim)
 
 
-def _fill_unknown_shapes(model: onnx.ModelProto, shapes: Mapping[str, tuple[list[int], int]]) -> int:
+def _fill_unknown_shapes(model: onnx.ModelProto, shapes: Mapping[str, tuple[list[int | str], int]], dims: Mapping[str, int]) -> int:
     """Replaces the graph's value_info entries that are missing or not fully sized by ``shapes``."""
+    symbols = _input_symbols(model) | set(dims)
     declared = {v.name: v for v in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)}
-    fill = {name: spec for name, spec in shapes.items() if name not in declared or not _fully_known(declared[name])}
+    fill = {name: spec for name, spec in shapes.items() if name not in declared or not _fully_known(declared[name], symbols)}
     if not fill:
         return 0
+    filled = 0
     kept = [v for v in model.graph.value_info if v.name not in fill]
     del model.graph.value_info[:]
     model.graph.value_info.extend(kept)
+    for output in model.graph.output:  # a declared output's type comes first: it is replaced in place
+        if output.name in fill:
+            dims, elem_type = fill.pop(output.name)
+            output.type.CopyFrom(helper.make_tensor_type_proto(elem_type, dims))
+            filled += 1
     for name, (dims, elem_type) in fill.items():
         model.graph.value_info.append(helper.make_tensor_value_info(name, elem_type, dims))
-    return len(fill)
+    return filled + len(fill)
 
 
 def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, largest: int = 10) -> ModelReport:
     """Weights by dtype, storage and file; op histogram; MACs and FLOPs per node and op type;
     activation memory (in all and peak alive) and the ``largest`` activations of the model at
     ``path``, read without its weights. ``dims`` sizes symbolic dimensions (``{"batch": 1,
-    "sequence": 128}``)."""
+    "sequence": 128}``); the figures are polynomials in those it leaves unsized, ints otherwise.
+    ``analysis.complete`` says whether every node was costed (``analysis.uncosted`` lists those
+    that were not, with the reason)."""
     dims = {name: int(size) for name, size in (dims or {}).items()}
     for name, size in dims.items():
         if size < 0:
@@ -121,11 +144,13 @@ def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, l
     path = os.path.abspath(os.fspath(path))
     skeleton = load_skeleton(path)  # one scan gives the index and the skeleton
     index = skeleton.index
+    # A size the model leaves unnamed (skl2onnx's batch) is a symbol, named as export() names it.
+    name_unnamed_dims(skeleton.model.graph)
     model, inferred = _with_inferred_shapes(skeleton.model)
     shapes_from = "onnx" if inferred else "declared"
     analysis = _core.analyze(model.SerializeToString(), dims, largest)
     if analysis.unknown_nodes or analysis.activations_unknown:
-        if _fill_unknown_shapes(model, _torch_shapes(skeleton.model, skeleton.data_folder, dims)):
+        if _fill_unknown_shapes(model, _torch_shapes(skeleton.model, skeleton.data_folder, dims), dims):
             shapes_from += "+torch"
             analysis = _core.analyze(model.SerializeToString(), dims, largest)
     return ModelReport(path, index, analysis, dims, shapes_from)

@@ -30,7 +30,8 @@ import torch
 from torch import fx
 from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
-from ._builder import ONNX_INPUT, OnnxInput, symbol_name
+from ._builder import ONNX_INPUT, OnnxInput
+from ._graphs import symbol_name
 from ._dtypes import torch_dtype
 from ._fake_run import INTEGER_SHAPES, Recording, expression, symbolic_run
 from ._meta_forward import _MetaInterpreter

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "onnx_weightless/tensor_index.hpp"
@@ -25,14 +26,18 @@ struct ValueType {
     int32_t elem_type = 0;
     bool has_shape = false;
     std::vector<Dim> dims;
+    /// False for a value declared as a sequence, map, optional or sparse tensor.
+    bool tensor = true;
 };
 
-/// The attribute kinds cost formulas read: int, float, string and int list.
+/// The attribute kinds cost formulas read: int, float, string and int list; and whether it holds
+/// a graph (If's branches, a Loop's body), which is not read.
 struct AttributeValue {
     int64_t i = 0;
     float f = 0;
     std::string s;
     std::vector<int64_t> ints;
+    bool graph = false;
 };
 
 struct GraphNode {
@@ -52,6 +57,8 @@ struct GraphView {
     std::vector<std::string> outputs;  ///< graph outputs
     std::map<std::string, ValueType> values;
     std::set<std::string> initializers;
+    /// The model-local functions, as (domain, name): a node of that op type calls one.
+    std::set<std::pair<std::string, std::string>> functions;
 };
 
 /// Reads the main graph of the serialized ModelProto `model`. Throws FormatError when the bytes

@@ -11,7 +11,7 @@ import os
 
 import torch
 
-from .._builder import symbol_name
+from .._graphs import symbol_name
 from .._skeleton import load
 
 __all__ = ["input_symbols", "program_symbol_names"]
