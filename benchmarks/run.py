@@ -304,10 +304,11 @@ def workload_section(result: WorkloadResult, reference: Measurement) -> str:
 
 def reference_section(reference: Measurement) -> str:
     return (
-        "### import (the reference)\n\n`import onnx_weightless` alone (torch, onnx and onnx2torch with it): "
+        "### import (the reference)\n\n`import onnx_weightless` with its conversion stack (torch, onnx and "
+        "onnx2torch, which the package loads on first use): "
         f"wall {reference.wall:.2f} s, peak RSS {reference.rss / MIB:.0f} MiB, import {human_seconds(reference.phase('import'))}. "
-        "\"RSS above import\" is a method's peak RSS minus this one. onnx-load imports only onnx and B0/B1 "
-        "only onnx and onnx2torch (and torch), so this package never touches them.\n"
+        "\"RSS above import\" is a method's peak RSS minus this one. ow-load needs only onnx, so it runs below it; "
+        "onnx-load imports only onnx and B0/B1 only onnx and onnx2torch (and torch), so this package never touches them.\n"
     )
 
 
