@@ -21,6 +21,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "cli_parity: compares the CLI's figures with Python's; both must run the same onnx release's "
+        "shape inference (the CLI carries the newest, so the oldest-onnx run deselects these)")
     wanted = config.getoption("--onnx-version")
     if wanted and onnx.__version__ != wanted:
         raise pytest.UsageError(f"expected onnx {wanted}, imported onnx {onnx.__version__} from {onnx.__file__}")

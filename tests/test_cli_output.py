@@ -69,7 +69,7 @@ def _readable(cli: str, folder: Path, *args: str) -> str:
 
 
 def _normalized(out: str, folder: Path) -> str:
-    return re.sub(r"scanned in [0-9.]+ ms", "scanned in <time> ms", out).replace(str(folder), "<folder>")
+    return re.sub(r" in [0-9.]+ ms", " in <time> ms", out).replace(str(folder), "<folder>")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import onnx_weightless as ow
 PUBLIC = {
     "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExportError", "ExternalDataError", "FixedDimensionWarning", "FormatError", "LimitError", "MissingWeightsError",
     "ModelReadError", "ModelReport", "OpaqueOp", "TENSORS_NOT_HELD", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueNeededError", "ValueShape", "WeightlessError",
-    "convert", "export", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
+    "convert", "diff", "export", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
     "weightless_onnx_loader",
 }
 
@@ -25,7 +25,7 @@ def test_error_hierarchy():
 
 
 def test_analysis_never_imports_torch(tmp_path):
-    # scan, load, strip and inspect of a model whose shapes ONNX infers: as light as `import onnx`.
+    # scan, load, strip, inspect and diff of models whose shapes ONNX infers: as light as `import onnx`.
     # A fresh interpreter, since this one has long imported torch.
     import subprocess
     import sys
@@ -40,6 +40,7 @@ ow.scan({str(model)!r}); ow.load({str(model)!r})
 ow.strip({str(model)!r}, {str(tmp_path / "skeleton.onnx")!r})
 report = ow.inspect({str(model)!r}, {{"batch": 1, "sequence": 128}})
 assert report.analysis.macs > 0 and report.shapes_from == "onnx", report.shapes_from
+assert ow.diff({str(model)!r}, {str(tmp_path / "skeleton.onnx")!r}).identical
 assert "torch" not in sys.modules and "onnx2torch" not in sys.modules, "imported torch"
 from onnx_weightless import convert  # a name that needs torch imports it when asked for
 assert "torch" in sys.modules and convert is ow.convert

@@ -75,12 +75,20 @@ std::string human_polynomial_bytes(const Polynomial& p) {
     return human_terms(p, [](uint64_t c) { return human_bytes(static_cast<double>(c)); });
 }
 
-std::string human_polynomial_bytes(const PolynomialMax& p) {
-    if (p.candidates.size() <= 1) return human_polynomial_bytes(p.candidates.empty() ? Polynomial() : p.candidates[0]);
+namespace {
+
+std::string human_maximum(const PolynomialMax& p, std::string (*one)(const Polynomial&)) {
+    if (p.candidates.size() <= 1) return one(p.candidates.empty() ? Polynomial() : p.candidates[0]);
     std::string text = "max(";
-    for (size_t i = 0; i < p.candidates.size(); ++i) text += (i ? ", " : "") + human_polynomial_bytes(p.candidates[i]);
+    for (size_t i = 0; i < p.candidates.size(); ++i) text += (i ? ", " : "") + one(p.candidates[i]);
     return text + ")";
 }
+
+}  // namespace
+
+std::string human_polynomial(const PolynomialMax& p) { return human_maximum(p, human_polynomial); }
+
+std::string human_polynomial_bytes(const PolynomialMax& p) { return human_maximum(p, human_polynomial_bytes); }
 
 std::string right(const std::string& text, size_t width) {
     size_t columns = 0;

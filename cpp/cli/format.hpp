@@ -14,6 +14,7 @@ std::string human_count(double count);   ///< "8.03B"
 std::string dims_text(const std::vector<int64_t>& dims);  ///< "[2, 3]"
 /// "8.19K·sequence² + 3.41M·sequence": coefficients as human_count, highest degree first.
 std::string human_polynomial(const Polynomial& p);
+std::string human_polynomial(const PolynomialMax& p);
 /// As human_polynomial, coefficients as human_bytes ("16.00 KiB·sequence").
 std::string human_polynomial_bytes(const Polynomial& p);
 std::string human_polynomial_bytes(const PolynomialMax& p);

@@ -1,19 +1,16 @@
 // `onnx-weightless inspect`: what a model holds and costs, from its structure alone.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "format.hpp"
+#include "json_figures.hpp"
+#include "loaded_model.hpp"
 #include "onnx_weightless/analysis.hpp"
-#include "onnx_weightless/byte_source.hpp"
 #include "onnx_weightless/dtype.hpp"
-#include "onnx_weightless/scan.hpp"
-#include "onnx_weightless/skeleton.hpp"
 #include "onnx_weightless/summary.hpp"
 
 namespace onnx_weightless::cli {
@@ -63,17 +60,6 @@ json largest_weights_json(const std::vector<const ow::TensorInfo*>& weights) {
     return out;
 }
 
-/// A figure: its number when no symbol is left in it, else its exact polynomial as text.
-json figure(const ow::Polynomial& p) {
-    if (auto value = p.value()) return *value;
-    return p.text();
-}
-
-json figure(const ow::PolynomialMax& p) {
-    if (auto value = p.value()) return *value;
-    return p.text();
-}
-
 json analysis_json(const ow::Analysis& a, const std::map<std::string, int64_t>& dims) {
     json by_op = json::object();
     for (const auto& [op, c] : a.by_op) {
@@ -86,8 +72,15 @@ json analysis_json(const ow::Analysis& a, const std::map<std::string, int64_t>& 
         largest.push_back({{"name", v.name}, {"dtype", ow::dtype_name(v.elem_type)}, {"dims", shape}, {"bytes", figure(v.bytes)}});
     }
     json uncosted = json::array();
+    json subgraphs = json::array();
     for (const auto& c : a.nodes) {
-        if (!c.known) uncosted.push_back({{"name", c.name}, {"op", c.domain.empty() ? c.op_type : c.domain + "::" + c.op_type}, {"reason", c.reason}});
+        const std::string op = c.domain.empty() ? c.op_type : c.domain + "::" + c.op_type;
+        if (!c.known) uncosted.push_back({{"name", c.name}, {"op", op}, {"reason", c.reason}});
+        for (const auto& part : c.subgraphs) {
+            subgraphs.push_back({{"name", c.name}, {"op", op}, {"attribute", part.attribute}, {"macs", figure(part.macs)},
+                                 {"flops", figure(part.flops)}, {"iterations", figure(part.iterations)},
+                                 {"nodes", part.nodes}, {"unknown", part.unknown}});
+        }
     }
     return {
         {"dims", dims},
@@ -97,6 +90,7 @@ json analysis_json(const ow::Analysis& a, const std::map<std::string, int64_t>& 
         {"flops", figure(a.flops)},
         {"unknown_nodes", a.unknown_nodes},
         {"uncosted", uncosted},
+        {"subgraphs", subgraphs},
         {"by_op", by_op},
         {"activations", {{"known", a.activations_known}, {"unknown", a.activations_unknown}, {"unsized", a.unsized_activations},
                          {"bytes", figure(a.activation_bytes)}, {"peak_bytes", figure(a.peak_activation_bytes)},
@@ -125,6 +119,20 @@ void print_analysis(const ow::Analysis& a, const std::map<std::string, int64_t>&
             std::printf("\n             %s (%s): %s", c.name.empty() ? "(unnamed)" : c.name.c_str(), c.op_type.c_str(), c.reason.c_str());
         }
     }
+    size_t shown_subgraphs = 0;
+    for (const auto& c : a.nodes) {
+        for (const auto& part : c.subgraphs) {
+            if (shown_subgraphs++ == 0) std::printf("\nsubgraphs    an If counts its costliest branch, a body its trip count:");
+            if (shown_subgraphs == 7) std::printf("\n             ... (all of them with --json)");
+            if (shown_subgraphs >= 7) continue;
+            std::printf("\n             %s (%s) %s: %llu nodes, %s MACs", c.name.empty() ? "(unnamed)" : c.name.c_str(),
+                        c.op_type.c_str(), part.attribute.c_str(), static_cast<unsigned long long>(part.nodes),
+                        human_polynomial(part.macs).c_str());
+            if (c.op_type != "If") {
+                std::printf(" (%s iterations)", human_polynomial(part.iterations).c_str());
+            }
+        }
+    }
     std::printf("\nactivations  %s in all, %s peak alive; %llu of %llu node outputs sized",
                 human_polynomial_bytes(a.activation_bytes).c_str(), human_polynomial_bytes(a.peak_activation_bytes).c_str(),
                 static_cast<unsigned long long>(a.activations_known),
@@ -134,7 +142,7 @@ void print_analysis(const ow::Analysis& a, const std::map<std::string, int64_t>&
                     human_polynomial_bytes(a.weight_derived_bytes).c_str());
     }
     // Symbolic figures are ordered as if every unbound symbol were 1024.
-    auto size = [&](const ow::Polynomial& p) { return p.estimate(dims, 1024.0); };
+    auto size = [&](const ow::PolynomialMax& p) { return p.estimate(dims, 1024.0); };
     std::vector<std::pair<std::string, ow::OpCost>> ops(a.by_op.begin(), a.by_op.end());
     std::sort(ops.begin(), ops.end(), [&](const auto& x, const auto& y) {
         return size(x.second.flops) > size(y.second.flops) || (size(x.second.flops) == size(y.second.flops) && x.first < y.first);
@@ -159,22 +167,11 @@ void print_analysis(const ow::Analysis& a, const std::map<std::string, int64_t>&
 
 int inspect(const std::string& path, bool as_json, size_t top_ops, size_t largest,
             const std::map<std::string, int64_t>& dims) {
-    const auto start = std::chrono::steady_clock::now();
-    ow::FileSource source(path);
-    ow::TensorIndex index = ow::scan(source);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const uint64_t scan_bytes_read = source.bytes_read();
-    const uint64_t scan_reads = source.read_calls();
+    const LoadedModel model = load_model(path, dims, largest);
+    const ow::TensorIndex& index = model.index;
     const ow::IndexTotals totals = ow::totals(index);
     const ow::ModelSummary& s = index.summary;
-    // The graph is analysed on the skeleton: the same model minus payloads, kilobytes in memory.
-    ow::SkeletonPolicy policy;
-    policy.model_location = std::filesystem::path(path).filename().string();
-    const ow::SkeletonResult skeleton = ow::write_skeleton(source, index, policy);
-    ow::AnalysisOptions options;
-    options.dims = dims;
-    options.largest = largest;
-    const ow::Analysis analysis = ow::analyze(ow::read_graph(skeleton.bytes), options);
+    const ow::Analysis& analysis = model.analysis;
     const auto weights = largest_tensors(index, largest);
 
     if (as_json) {
@@ -197,7 +194,9 @@ int inspect(const std::string& path, bool as_json, size_t top_ops, size_t larges
             {"external_files", totals_map_json(totals.by_external_file)},
             {"largest_weights", largest_weights_json(weights)},
             {"analysis", analysis_json(analysis, dims)},
-            {"scan", {{"seconds", seconds}, {"bytes_read", scan_bytes_read}, {"reads", scan_reads}}},
+            {"shapes", {{"from", model.shapes_from()}, {"inference", shape_inference_version()},
+                        {"error", model.inferred.error}, {"seconds", model.inference_seconds}}},
+            {"scan", {{"seconds", model.scan_seconds}, {"bytes_read", model.scan_bytes_read}, {"reads", model.scan_reads}}},
         };
         std::cout << out.dump(2) << "\n";
         return 0;
@@ -235,11 +234,16 @@ int inspect(const std::string& path, bool as_json, size_t top_ops, size_t larges
                         dims_text(t->dims).c_str(), human_bytes(static_cast<double>(t->byte_size.value_or(0))).c_str());
         }
     }
+    if (model.inferred.inferred) {
+        std::printf("\nshapes       inferred by ONNX %s in %.1f ms", shape_inference_version().c_str(), model.inference_seconds * 1e3);
+    } else {
+        std::printf("\nshapes       as the file declares them (%s)", model.inferred.error.c_str());
+    }
     print_analysis(analysis, dims, top_ops);
-    std::printf("\nscanned in %.1f ms, read %s of %s in %llu reads\n", seconds * 1e3,
-                human_bytes(static_cast<double>(scan_bytes_read)).c_str(),
+    std::printf("\nscanned in %.1f ms, read %s of %s in %llu reads\n", model.scan_seconds * 1e3,
+                human_bytes(static_cast<double>(model.scan_bytes_read)).c_str(),
                 human_bytes(static_cast<double>(index.file_size)).c_str(),
-                static_cast<unsigned long long>(scan_reads));
+                static_cast<unsigned long long>(model.scan_reads));
     return 0;
 }
 

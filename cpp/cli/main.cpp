@@ -28,6 +28,15 @@ int main(int argc, char** argv) {
     inspect_cmd->add_option("--largest", largest, "Largest weights and activations to list (default 10)");
     inspect_cmd->add_option("--dim", dim_args,
                             "Size of a symbolic dimension, NAME=SIZE (repeatable), e.g. --dim batch=1 --dim sequence=128");
+    std::string other;
+    size_t limit = 20;
+    CLI::App* diff_cmd = app.add_subcommand(
+        "diff", "What differs between two models' structures (weights unread): exit status 0 when nothing, 1 otherwise");
+    diff_cmd->add_option("before", path, "Path to the first .onnx file")->required();
+    diff_cmd->add_option("after", other, "Path to the second .onnx file")->required();
+    diff_cmd->add_flag("--json", as_json, "Print JSON instead of tables");
+    diff_cmd->add_option("--limit", limit, "Entries of each list the tables show (default 20; --json shows all)");
+    diff_cmd->add_option("--dim", dim_args, "Size of a symbolic dimension, NAME=SIZE (repeatable), for the MAC totals");
     CLI::App* check_cmd = app.add_subcommand(
         "check", "Which external data files the model references, and whether each is present, safe to open and large enough");
     check_cmd->add_option("model", path, "Path to the .onnx file")->required();
@@ -67,6 +76,7 @@ int main(int argc, char** argv) {
         dims[arg.substr(0, eq)] = size;
     }
     try {
+        if (diff_cmd->parsed()) return ow::cli::diff(path, other, as_json, limit, dims);
         return ow::cli::inspect(path, as_json, top_ops, largest, dims);
     } catch (const ow::Error& e) {
         std::cerr << "onnx-weightless: " << e.what() << "\n";

@@ -71,25 +71,54 @@ std::string op_key(const GraphNode& node) {
     return node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type;
 }
 
-std::string unresolved(const GraphView& graph, const std::string& value, const std::map<std::string, int64_t>& dims,
+/// A graph and those enclosing it: a subgraph's nodes may read the values of its outer graphs.
+struct Scope {
+    const GraphView& graph;
+    const Scope* outer = nullptr;
+
+    const ValueType* type(const std::string& name) const {
+        for (const Scope* s = this; s; s = s->outer) {
+            auto it = s->graph.values.find(name);
+            if (it != s->graph.values.end()) return &it->second;
+        }
+        return nullptr;
+    }
+    std::optional<int64_t> scalar(const std::string& name) const {
+        for (const Scope* s = this; s; s = s->outer) {
+            auto it = s->graph.scalars.find(name);
+            if (it != s->graph.scalars.end()) return it->second;
+            if (s->graph.values.count(name)) return std::nullopt;  // a value of this graph hides outer ones
+        }
+        return std::nullopt;
+    }
+};
+
+std::optional<Shape> resolve(const ValueType* type, const std::map<std::string, int64_t>& dims,
+                             const std::set<std::string>& symbols);
+std::string unresolved(const ValueType* type, const std::map<std::string, int64_t>& dims,
                        const std::set<std::string>& symbols);
+
+/// What every graph of the model is costed with.
+struct Context {
+    const AnalysisOptions& options;
+    const std::set<std::string>& symbols;  ///< the main graph's input symbols
+    const std::set<std::pair<std::string, std::string>>& functions;
+    int64_t onnx_opset = 0;  ///< the model's ai.onnx version
+};
 
 class Costing {
 public:
-    Costing(const GraphView& graph, const AnalysisOptions& options, const std::set<std::string>& symbols)
-        : graph_(graph), options_(options), symbols_(symbols) {}
+    Costing(const Scope& scope, const Context& context)
+        : scope_(scope), context_(context), options_(context.options), symbols_(context.symbols) {}
 
+    /// A node without subgraphs.
     NodeCost cost(const GraphNode& node) {
-        NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}};
+        NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}, {}};
         reason_.clear();
         const std::string key = op_key(node);
         Polynomial macs;
         Polynomial flops;
-        const bool holds_graphs = std::any_of(node.attributes.begin(), node.attributes.end(),
-                                              [](const auto& attribute) { return attribute.second.graph; });
-        if (holds_graphs) {
-            unknown("the nodes of its subgraphs are not costed");
-        } else if (graph_.functions.count({node.domain, node.op_type})) {
+        if (context_.functions.count({node.domain, node.op_type})) {
             unknown("it calls the model-local function " + key + ", whose nodes are not costed");
         } else if (key == "MatMul" || key == "MatMulInteger" || key == "com.microsoft::FusedMatMul") {
             macs = matmul(node, 0, 1);
@@ -137,7 +166,7 @@ private:
         if (name.empty()) return nullptr;
         auto [it, fresh] = shapes_.try_emplace(name);
         if (fresh) {
-            if (auto shape = resolved_shape(graph_, name, options_.dims, symbols_)) {
+            if (auto shape = resolve(scope_.type(name), options_.dims, symbols_)) {
                 Resolved resolved;
                 resolved.elements = numel(*shape);
                 resolved.trailing = shape->empty() ? count(1) : product(shape->begin() + 1, shape->end());
@@ -146,7 +175,7 @@ private:
             }
         }
         if (!it->second) {
-            unknown("the shape of '" + name + "' is not known (" + unresolved(graph_, name, options_.dims, symbols_) + ")");
+            unknown("the shape of '" + name + "' is not known (" + unresolved(scope_.type(name), options_.dims, symbols_) + ")");
             return nullptr;
         }
         return &*it->second;
@@ -274,7 +303,45 @@ private:
         return (*q)[0] * (*q)[1] * skv * ((*q)[2] + v_width);
     }
 
-    const GraphView& graph_;
+public:
+    /// How many times a Loop, Scan or SequenceMap runs its body: a Loop's constant count, a Scan's
+    /// scanned length, else the symbol `trips(NODE)` (sized by `dims` if given).
+    Polynomial iterations(const GraphNode& node, const std::string& label) {
+        const std::string named = "trips(" + label + ")";
+        auto bound = options_.dims.find(named);
+        if (bound != options_.dims.end() && bound->second >= 0) return Polynomial::constant(static_cast<uint64_t>(bound->second));
+        if (node.op_type == "Loop" && !node.inputs.empty() && !node.inputs[0].empty()) {
+            // Exporters write "no count" as INT64_MAX or INT32_MAX and let the condition end the loop.
+            auto count = scope_.scalar(node.inputs[0]);
+            if (count && *count >= 0 && *count < (int64_t{1} << 31) - 1) return Polynomial::constant(static_cast<uint64_t>(*count));
+        } else if (node.op_type == "Scan") {
+            if (auto length = scanned_length(node)) return *length;
+        }
+        return Polynomial::symbol(named);
+    }
+
+private:
+    // Scan-9+: the first scan input's length along its axis; Scan-8: batch x sequence, its first
+    // two dims (its body runs once per sequence element of each batch entry).
+    std::optional<Polynomial> scanned_length(const GraphNode& node) {
+        const int64_t scan_inputs = attribute(node, "num_scan_inputs", 0);
+        const bool scan8 = context_.onnx_opset > 0 && context_.onnx_opset < 9;
+        const int64_t first = static_cast<int64_t>(node.inputs.size()) - scan_inputs;
+        if (scan_inputs <= 0 || first < 0 || static_cast<size_t>(first) >= node.inputs.size()) return std::nullopt;
+        auto shape = resolve(scope_.type(node.inputs[static_cast<size_t>(first)]), options_.dims, symbols_);
+        if (!shape) return std::nullopt;
+        const int64_t rank = static_cast<int64_t>(shape->size());
+        if (scan8) return rank >= 2 ? std::optional<Polynomial>((*shape)[0] * (*shape)[1]) : std::nullopt;
+        int64_t axis = 0;
+        auto axes = node.attributes.find("scan_input_axes");
+        if (axes != node.attributes.end() && !axes->second.ints.empty()) axis = axes->second.ints[0];
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis >= rank) return std::nullopt;
+        return (*shape)[static_cast<size_t>(axis)];
+    }
+
+    const Scope& scope_;
+    const Context& context_;
     const AnalysisOptions& options_;
     const std::set<std::string>& symbols_;
     std::map<std::string, std::optional<Resolved>> shapes_;  // by value name; nullopt: not fully known
@@ -327,13 +394,12 @@ std::optional<Polynomial> named_dimension(const std::string& name, const std::ma
     return Polynomial::parse(name, known);
 }
 
-/// Why resolved_shape gives nothing for `value`: what its declared type lacks.
-std::string unresolved(const GraphView& graph, const std::string& value, const std::map<std::string, int64_t>& dims,
+/// Why resolve gives nothing for a value of this type: what the type lacks.
+std::string unresolved(const ValueType* type, const std::map<std::string, int64_t>& dims,
                        const std::set<std::string>& symbols) {
-    auto it = graph.values.find(value);
-    if (it == graph.values.end() || !it->second.has_shape) return "no rank: run shape inference, or declare it";
-    for (size_t i = 0; i < it->second.dims.size(); ++i) {
-        const Dim& dim = it->second.dims[i];
+    if (!type || !type->has_shape) return "no rank: run shape inference, or declare it";
+    for (size_t i = 0; i < type->dims.size(); ++i) {
+        const Dim& dim = type->dims[i];
         if (dim.value >= 0) continue;
         if (dim.symbol.empty()) return "dimension " + std::to_string(i) + " is unknown";
         if (!named_dimension(dim.symbol, dims, symbols)) {
@@ -345,16 +411,12 @@ std::string unresolved(const GraphView& graph, const std::string& value, const s
     return "its shape is too large to expand";
 }
 
-}  // namespace
-
-std::optional<std::vector<Polynomial>> resolved_shape(const GraphView& graph, const std::string& value,
-                                                      const std::map<std::string, int64_t>& dims,
-                                                      const std::set<std::string>& symbols) {
-    auto it = graph.values.find(value);
-    if (it == graph.values.end() || !it->second.has_shape) return std::nullopt;
+std::optional<Shape> resolve(const ValueType* type, const std::map<std::string, int64_t>& dims,
+                             const std::set<std::string>& symbols) {
+    if (!type || !type->has_shape) return std::nullopt;
     Shape shape;
-    shape.reserve(it->second.dims.size());
-    for (const Dim& dim : it->second.dims) {
+    shape.reserve(type->dims.size());
+    for (const Dim& dim : type->dims) {
         if (dim.value >= 0) {
             shape.push_back(Polynomial::constant(static_cast<uint64_t>(dim.value)));
             continue;
@@ -367,24 +429,146 @@ std::optional<std::vector<Polynomial>> resolved_shape(const GraphView& graph, co
     return shape;
 }
 
+/// The cost of one graph: its nodes', its subgraphs' included.
+struct GraphCost {
+    PolynomialMax macs;
+    PolynomialMax flops;
+    std::map<std::string, OpCost> by_op;
+    uint64_t nodes = 0;
+    uint64_t unknown = 0;
+    std::string first_unknown;  ///< "node 'X' (Op): why", of the first node not costed
+    std::vector<NodeCost> costs;  ///< per node (kept for the main graph only)
+};
+
+/// `from`'s op costs, each times `times`, added into `into`.
+void add_ops(std::map<std::string, OpCost>& into, const std::map<std::string, OpCost>& from, const Polynomial& times) {
+    for (const auto& [key, op] : from) {
+        OpCost& total = into[key];
+        total.nodes += op.nodes;
+        total.unknown += op.unknown;
+        total.macs += op.macs * times;
+        total.flops += op.flops * times;
+    }
+}
+
+std::string node_label(const GraphNode& node, size_t index) {
+    return node.name.empty() ? op_key(node) + "#" + std::to_string(index) : node.name;
+}
+
+GraphCost cost_graph(const Scope& scope, const Context& context, bool keep_nodes);
+
+/// A node holding graphs: an If's costliest branch, a body times its trip count.
+NodeCost cost_subgraph_node(const GraphNode& node, size_t index, const Scope& scope, const Context& context,
+                            Costing& costing, std::map<std::string, OpCost>& by_op) {
+    NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}, {}};
+    const std::string key = op_key(node);
+    const bool branches = key == "If";
+    const bool body = key == "Loop" || key == "Scan" || key == "SequenceMap";
+    if (!branches && !body) {
+        c.known = false;
+        c.reason = "it holds subgraphs, and how often " + key + " runs them is not known to the analysis";
+        return c;
+    }
+    const Polynomial iterations = body ? costing.iterations(node, node_label(node, index)) : Polynomial::constant(1);
+    std::map<std::string, OpCost> ops;  // the node's, before they join the graph's
+    for (const auto& [name, attribute] : node.attributes) {
+        for (size_t i = 0; i < attribute.graphs.size(); ++i) {
+            const Scope inner{attribute.graphs[i], &scope};
+            GraphCost sub = cost_graph(inner, context, false);
+            SubgraphCost part;
+            part.attribute = attribute.graphs.size() == 1 ? name : name + "[" + std::to_string(i) + "]";
+            part.macs = sub.macs * iterations;
+            part.flops = sub.flops * iterations;
+            part.iterations = iterations;
+            part.nodes = sub.nodes;
+            part.unknown = sub.unknown;
+            if (sub.unknown && c.known) {
+                c.known = false;
+                c.reason = "in " + part.attribute + ", " + std::to_string(sub.unknown) + " of " + std::to_string(sub.nodes) +
+                           " nodes are not costed; first " + sub.first_unknown;
+            }
+            if (branches) {
+                c.macs.include(part.macs);
+                c.flops.include(part.flops);
+                // Each op type takes the branch where it costs most.
+                for (const auto& [op_name, op] : sub.by_op) {
+                    OpCost& merged = ops[op_name];
+                    merged.nodes += op.nodes;
+                    merged.unknown += op.unknown;
+                    merged.macs.include(op.macs);
+                    merged.flops.include(op.flops);
+                }
+            } else {
+                c.macs += part.macs;
+                c.flops += part.flops;
+                add_ops(ops, sub.by_op, iterations);
+            }
+            c.subgraphs.push_back(std::move(part));
+        }
+    }
+    add_ops(by_op, ops, Polynomial::constant(1));
+    return c;
+}
+
+GraphCost cost_graph(const Scope& scope, const Context& context, bool keep_nodes) {
+    GraphCost result;
+    Costing costing(scope, context);
+    const auto& nodes = scope.graph.nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        const GraphNode& node = nodes[i];
+        const bool holds_graphs = std::any_of(node.attributes.begin(), node.attributes.end(),
+                                              [](const auto& attribute) { return !attribute.second.graphs.empty(); });
+        NodeCost cost = holds_graphs ? cost_subgraph_node(node, i, scope, context, costing, result.by_op) : costing.cost(node);
+        OpCost& op = result.by_op[op_key(node)];
+        op.nodes += 1;
+        if (!holds_graphs) {  // a subgraph node's cost is its inner ops'
+            op.macs += cost.macs;
+            op.flops += cost.flops;
+        }
+        result.macs += cost.macs;
+        result.flops += cost.flops;
+        result.nodes += 1;
+        for (const auto& part : cost.subgraphs) {
+            result.nodes += part.nodes;
+            result.unknown += part.unknown;
+        }
+        if (!cost.known) {
+            if (!holds_graphs) {
+                op.unknown += 1;
+                result.unknown += 1;
+            }
+            if (result.first_unknown.empty()) {
+                result.first_unknown = "node '" + node_label(node, i) + "' (" + op_key(node) + "): " + cost.reason;
+            }
+        }
+        if (keep_nodes) result.costs.push_back(std::move(cost));
+    }
+    return result;
+}
+
+}  // namespace
+
+std::optional<std::vector<Polynomial>> resolved_shape(const GraphView& graph, const std::string& value,
+                                                      const std::map<std::string, int64_t>& dims,
+                                                      const std::set<std::string>& symbols) {
+    auto it = graph.values.find(value);
+    return resolve(it == graph.values.end() ? nullptr : &it->second, dims, symbols);
+}
+
 Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
     Analysis result;
     const std::set<std::string> symbols = input_symbols(graph);
-    Costing costing(graph, options, symbols);
-    for (const GraphNode& node : graph.nodes) {
-        NodeCost cost = costing.cost(node);
-        OpCost& op = result.by_op[op_key(node)];
-        op.nodes += 1;
-        op.macs += cost.macs;
-        op.flops += cost.flops;
-        result.macs += cost.macs;
-        result.flops += cost.flops;
-        if (!cost.known) {
-            op.unknown += 1;
-            result.unknown_nodes += 1;
-        }
-        result.nodes.push_back(std::move(cost));
+    Context context{options, symbols, graph.functions};
+    for (const auto& opset : graph.opsets) {
+        if (opset.domain.empty() || opset.domain == "ai.onnx") context.onnx_opset = opset.version;
     }
+    const Scope main{graph};
+    GraphCost costs = cost_graph(main, context, true);
+    result.nodes = std::move(costs.costs);
+    result.by_op = std::move(costs.by_op);
+    result.macs = std::move(costs.macs);
+    result.flops = std::move(costs.flops);
+    for (const NodeCost& cost : result.nodes) result.unknown_nodes += cost.known ? 0 : 1;
 
     // Activations: node outputs, alive from their node to their last reader (graph outputs to the end).
     std::map<std::string, size_t> last_use;
@@ -451,9 +635,8 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
     });
     sized.resize(keep);
     result.largest_activations = std::move(sized);
-    for (const NodeCost& cost : result.nodes) {
-        for (const auto& symbol : cost.flops.symbols()) result.symbols.insert(symbol);
-    }
+    for (const auto& symbol : result.flops.symbols()) result.symbols.insert(symbol);
+    for (const auto& symbol : result.macs.symbols()) result.symbols.insert(symbol);
     for (const auto& candidate : result.peak_activation_bytes.candidates) {
         for (const auto& symbol : candidate.symbols()) result.symbols.insert(symbol);
     }

@@ -1,31 +1,25 @@
 #include "onnx_weightless/graph.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
 #include <protozero/exception.hpp>
 #include <protozero/pbf_reader.hpp>
+#include <protozero/varint.hpp>
 
 #include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/limits.hpp"
 #include "onnx_weightless/onnx_fields.hpp"
 
 namespace onnx_weightless {
 namespace {
 
-// Field numbers of the messages only the graph view reads (onnx/onnx.proto).
-namespace field {
-constexpr uint32_t kModelGraph = 7, kModelOpsetImport = 8;
-constexpr uint32_t kOpsetDomain = 1, kOpsetVersion = 2;
-constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12, kGraphValueInfo = 13;
-constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
-constexpr uint32_t kAttributeName = 1, kAttributeF = 2, kAttributeI = 3, kAttributeS = 4, kAttributeInts = 8;
-constexpr uint32_t kValueInfoName = 1, kValueInfoType = 2;
-constexpr uint32_t kTypeTensor = 1;
-constexpr uint32_t kTensorTypeElemType = 1, kTensorTypeShape = 2;
-constexpr uint32_t kShapeDim = 1;
-constexpr uint32_t kDimValue = 1, kDimParam = 2;
-constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorName = 8;
-}  // namespace field
+namespace f = fields;
+using fields::number;
+using limits::kMaxRank;
 
-constexpr size_t kMaxRank = 4096;
-constexpr uint32_t kTypeDenotation = 6;  // TypeProto.denotation: a note, not a type
+constexpr int32_t kInt32 = 6, kInt64 = 7;  // TensorProto.DataType
 
 using Reader = protozero::pbf_reader;
 
@@ -65,65 +59,170 @@ void read_ints(Reader& r, std::vector<int64_t>& out) {
 OpsetImport read_opset(Reader r) {
     OpsetImport opset;
     while (r.next()) {
-        if (r.tag() == field::kOpsetDomain && is_bytes(r)) opset.domain = r.get_string();
-        else if (r.tag() == field::kOpsetVersion && is_varint(r)) opset.version = r.get_int64();
+        if (r.tag() == number(f::OperatorSetId::domain) && is_bytes(r)) opset.domain = r.get_string();
+        else if (r.tag() == number(f::OperatorSetId::version) && is_varint(r)) opset.version = r.get_int64();
         else r.skip();
     }
     return opset;
 }
 
-std::pair<std::string, AttributeValue> read_attribute(Reader r) {
+/// A TensorProto's name, dims and element type, and its value when it is one int32/int64 element
+/// held inline (a constant a Loop's trip count may be).
+struct TensorHead {
     std::string name;
-    AttributeValue value;
+    int32_t elem_type = 0;
+    std::vector<int64_t> dims;
+    std::optional<int64_t> scalar;
+};
+
+TensorHead read_tensor(Reader r) {
+    TensorHead tensor;
+    std::vector<int64_t> numbers;
+    std::string raw;
     while (r.next()) {
         switch (r.tag()) {
-            case field::kAttributeName: name = text(r, "AttributeProto.name"); break;
-            case field::kAttributeF:
-                if (r.wire_type() == protozero::pbf_wire_type::fixed32) value.f = r.get_float();
+            case number(f::Tensor::dims): read_ints(r, tensor.dims); break;
+            case number(f::Tensor::data_type):
+                if (is_varint(r)) tensor.elem_type = r.get_int32();
                 else r.skip();
                 break;
-            case field::kAttributeI:
-                if (is_varint(r)) value.i = r.get_int64();
-                else r.skip();
+            case number(f::Tensor::name): tensor.name = text(r, "TensorProto.name"); break;
+            case number(f::Tensor::int32_data):
+            case number(f::Tensor::int64_data):
+                if (is_varint(r) && numbers.size() < 2) {
+                    numbers.push_back(r.get_int64());
+                } else if (is_bytes(r)) {
+                    // Packed numbers are payload, which the scan does not decode and a skeleton
+                    // may strip: only a short run is decoded, and one that does not decode is no
+                    // scalar, so that a model and its skeleton read alike.
+                    auto view = r.get_view();
+                    if (view.size() <= 20) {
+                        try {
+                            const char* at = view.data();
+                            const char* end = at + view.size();
+                            while (at != end) numbers.push_back(static_cast<int64_t>(protozero::decode_varint(&at, end)));
+                        } catch (const protozero::exception&) {
+                            numbers.assign(2, 0);
+                        }
+                    } else {
+                        numbers.assign(2, 0);  // more than one number
+                    }
+                } else {
+                    r.skip();
+                }
                 break;
-            case field::kAttributeS:
-                if (is_bytes(r)) value.s = r.get_string();
-                else r.skip();
-                break;
-            case field::kAttributeInts: read_ints(r, value.ints); break;
-            case fields::number(fields::Attribute::g):
-            case fields::number(fields::Attribute::graphs):
-                value.graph = true;  // a subgraph: what it holds is not read here
-                r.skip();
+            case number(f::Tensor::raw_data):
+                if (is_bytes(r)) {
+                    auto view = r.get_view();
+                    if (view.size() <= 8) raw.assign(view.data(), view.size());
+                } else {
+                    r.skip();
+                }
                 break;
             default: r.skip();
         }
     }
-    return {std::move(name), std::move(value)};
+    const bool one_element = std::all_of(tensor.dims.begin(), tensor.dims.end(), [](int64_t d) { return d == 1; });
+    const size_t width = tensor.elem_type == kInt64 ? 8 : tensor.elem_type == kInt32 ? 4 : 0;
+    if (one_element && width != 0) {
+        if (raw.size() == width) {
+            // raw_data is little-endian; the machines built for are too.
+            if (width == 8) {
+                int64_t v;
+                std::memcpy(&v, raw.data(), 8);
+                tensor.scalar = v;
+            } else {
+                int32_t v;
+                std::memcpy(&v, raw.data(), 4);
+                tensor.scalar = v;
+            }
+        } else if (raw.empty() && numbers.size() == 1) {
+            tensor.scalar = width == 4 ? static_cast<int32_t>(numbers[0]) : numbers[0];
+        }
+    }
+    return tensor;
 }
 
-GraphNode read_node(Reader r) {
-    GraphNode node;
+void read_graph_body(Reader r, GraphView& view, uint32_t depth);
+
+/// Reads the subgraph of a `g` or `graphs` attribute, one level deeper than the graph holding it.
+GraphView read_subgraph(Reader r, uint32_t depth) {
+    if (depth > limits::kMaxGraphDepth) {
+        throw LimitError("subgraphs nested deeper than " + std::to_string(limits::kMaxGraphDepth) + " levels", 0);
+    }
+    GraphView graph;
+    read_graph_body(r, graph, depth);
+    return graph;
+}
+
+struct NamedAttribute {
+    std::string name;
+    AttributeValue value;
+    std::optional<int64_t> scalar;  ///< a tensor attribute holding one integer (Constant's value)
+};
+
+NamedAttribute read_attribute(Reader r, uint32_t depth) {
+    NamedAttribute attribute;
+    AttributeValue& value = attribute.value;
     while (r.next()) {
         switch (r.tag()) {
-            case field::kNodeInput: node.inputs.push_back(text(r, "NodeProto.input")); break;
-            case field::kNodeOutput: node.outputs.push_back(text(r, "NodeProto.output")); break;
-            case field::kNodeName: node.name = text(r, "NodeProto.name"); break;
-            case field::kNodeOpType: node.op_type = text(r, "NodeProto.op_type"); break;
-            case field::kNodeDomain: node.domain = text(r, "NodeProto.domain"); break;
-            case field::kNodeAttribute: node.attributes.insert(read_attribute(message(r, "NodeProto.attribute"))); break;
+            case number(f::Attribute::name): attribute.name = text(r, "AttributeProto.name"); break;
+            case number(f::Attribute::f):
+                if (r.wire_type() == protozero::pbf_wire_type::fixed32) value.f = r.get_float();
+                else r.skip();
+                break;
+            case number(f::Attribute::i):
+                if (is_varint(r)) value.i = r.get_int64();
+                else r.skip();
+                break;
+            case number(f::Attribute::s):
+                if (is_bytes(r)) value.s = r.get_string();
+                else r.skip();
+                break;
+            case number(f::Attribute::ints): read_ints(r, value.ints); break;
+            case number(f::Attribute::t): attribute.scalar = read_tensor(message(r, "AttributeProto.t")).scalar; break;
+            case number(f::Attribute::g):
+            case number(f::Attribute::graphs):
+                value.graphs.push_back(read_subgraph(message(r, "AttributeProto.g"), depth + 1));
+                break;
+            default: r.skip();
+        }
+    }
+    return attribute;
+}
+
+GraphNode read_node(Reader r, uint32_t depth, GraphView& graph) {
+    GraphNode node;
+    std::optional<int64_t> value;  // a Constant's, when it is one integer
+    while (r.next()) {
+        switch (r.tag()) {
+            case number(f::Node::input): node.inputs.push_back(text(r, "NodeProto.input")); break;
+            case number(f::Node::output): node.outputs.push_back(text(r, "NodeProto.output")); break;
+            case number(f::Node::name): node.name = text(r, "NodeProto.name"); break;
+            case number(f::Node::op_type): node.op_type = text(r, "NodeProto.op_type"); break;
+            case number(f::Node::domain): node.domain = text(r, "NodeProto.domain"); break;
+            case number(f::Node::attribute): {
+                NamedAttribute attribute = read_attribute(message(r, "NodeProto.attribute"), depth);
+                if (attribute.name == "value") value = attribute.scalar;
+                else if (attribute.name == "value_int") value = attribute.value.i;
+                node.attributes.try_emplace(std::move(attribute.name), std::move(attribute.value));
+                break;
+            }
             default: r.skip();
         }
     }
     if (node.domain == "ai.onnx") node.domain.clear();
+    if (node.op_type == "Constant" && node.domain.empty() && value && node.outputs.size() == 1) {
+        graph.scalars[node.outputs[0]] = *value;
+    }
     return node;
 }
 
 Dim read_dim(Reader r) {
     Dim dim;
     while (r.next()) {
-        if (r.tag() == field::kDimValue && is_varint(r)) dim.value = r.get_int64();
-        else if (r.tag() == field::kDimParam && is_bytes(r)) dim.symbol = r.get_string();
+        if (r.tag() == number(f::Dimension::dim_value) && is_varint(r)) dim.value = r.get_int64();
+        else if (r.tag() == number(f::Dimension::dim_param) && is_bytes(r)) dim.symbol = r.get_string();
         else r.skip();
     }
     if (dim.value < 0) dim.value = -1;  // a negative dim_value is no size
@@ -132,13 +231,13 @@ Dim read_dim(Reader r) {
 
 void read_tensor_type(Reader r, ValueType& type) {
     while (r.next()) {
-        if (r.tag() == field::kTensorTypeElemType && is_varint(r)) {
+        if (r.tag() == number(f::TensorType::elem_type) && is_varint(r)) {
             type.elem_type = r.get_int32();
-        } else if (r.tag() == field::kTensorTypeShape && is_bytes(r)) {
+        } else if (r.tag() == number(f::TensorType::shape) && is_bytes(r)) {
             type.has_shape = true;
             Reader shape = r.get_message();
             while (shape.next()) {
-                if (shape.tag() == field::kShapeDim && is_bytes(shape)) {
+                if (shape.tag() == number(f::TensorShape::dim) && is_bytes(shape)) {
                     type.dims.push_back(read_dim(shape.get_message()));
                     if (type.dims.size() > kMaxRank) throw LimitError("a value has more than 4096 dims", 0);
                 } else {
@@ -156,16 +255,16 @@ std::pair<std::string, ValueType> read_value_info(Reader r) {
     std::string name;
     ValueType type;
     while (r.next()) {
-        if (r.tag() == field::kValueInfoName && is_bytes(r)) {
+        if (r.tag() == number(f::ValueInfo::name) && is_bytes(r)) {
             name = r.get_string();
-        } else if (r.tag() == field::kValueInfoType && is_bytes(r)) {
+        } else if (r.tag() == number(f::ValueInfo::type) && is_bytes(r)) {
             Reader type_proto = r.get_message();
             while (type_proto.next()) {
-                if (type_proto.tag() == field::kTypeTensor && is_bytes(type_proto)) {
+                if (type_proto.tag() == number(f::Type::tensor_type) && is_bytes(type_proto)) {
                     read_tensor_type(type_proto.get_message(), type);
                 } else {
                     // A sequence, map, optional or sparse tensor: no dense size to count.
-                    if (type_proto.tag() != kTypeDenotation) type.tensor = false;
+                    if (type_proto.tag() != number(f::Type::denotation)) type.tensor = false;
                     type_proto.skip();
                 }
             }
@@ -176,46 +275,31 @@ std::pair<std::string, ValueType> read_value_info(Reader r) {
     return {std::move(name), std::move(type)};
 }
 
-std::pair<std::string, ValueType> read_initializer(Reader r) {
-    std::string name;
-    ValueType type;
-    type.has_shape = true;
-    std::vector<int64_t> dims;
-    while (r.next()) {
-        switch (r.tag()) {
-            case field::kTensorDims: read_ints(r, dims); break;
-            case field::kTensorDataType:
-                if (is_varint(r)) type.elem_type = r.get_int32();
-                else r.skip();
-                break;
-            case field::kTensorName: name = text(r, "TensorProto.name"); break;
-            default: r.skip();
-        }
-    }
-    for (int64_t d : dims) type.dims.push_back(Dim{d < 0 ? -1 : d, {}});
-    return {std::move(name), std::move(type)};
-}
-
-void read_main_graph(Reader r, GraphView& view) {
+void read_graph_body(Reader r, GraphView& view, uint32_t depth) {
     std::vector<std::string> declared_inputs;
     while (r.next()) {
         switch (r.tag()) {
-            case field::kGraphNode: view.nodes.push_back(read_node(message(r, "GraphProto.node"))); break;
-            case field::kGraphInitializer: {
-                auto [name, type] = read_initializer(message(r, "GraphProto.initializer"));
-                view.initializers.insert(name);
-                view.values[name] = std::move(type);
+            case number(f::Graph::node): view.nodes.push_back(read_node(message(r, "GraphProto.node"), depth, view)); break;
+            case number(f::Graph::initializer): {
+                TensorHead tensor = read_tensor(message(r, "GraphProto.initializer"));
+                ValueType type;
+                type.has_shape = true;
+                type.elem_type = tensor.elem_type;
+                for (int64_t d : tensor.dims) type.dims.push_back(Dim{d < 0 ? -1 : d, {}});
+                view.initializers.insert(tensor.name);
+                if (tensor.scalar) view.scalars[tensor.name] = *tensor.scalar;
+                view.values[tensor.name] = std::move(type);
                 break;
             }
-            case field::kGraphInput: {
+            case number(f::Graph::input): {
                 auto [name, type] = read_value_info(message(r, "GraphProto.input"));
                 declared_inputs.push_back(name);
                 view.values.emplace(name, std::move(type));  // an initializer's own type wins
                 break;
             }
-            case field::kGraphOutput:
-            case field::kGraphValueInfo: {
-                const bool output = r.tag() == field::kGraphOutput;
+            case number(f::Graph::output):
+            case number(f::Graph::value_info): {
+                const bool output = r.tag() == number(f::Graph::output);
                 auto [name, type] = read_value_info(message(r, "GraphProto.output/value_info"));
                 if (output) view.outputs.push_back(name);
                 view.values.emplace(std::move(name), std::move(type));
@@ -233,8 +317,8 @@ void read_main_graph(Reader r, GraphView& view) {
 std::pair<std::string, std::string> read_function_id(Reader r) {
     std::pair<std::string, std::string> id;
     while (r.next()) {
-        if (r.tag() == fields::number(fields::Function::domain) && is_bytes(r)) id.first = r.get_string();
-        else if (r.tag() == fields::number(fields::Function::name) && is_bytes(r)) id.second = r.get_string();
+        if (r.tag() == number(f::Function::domain) && is_bytes(r)) id.first = r.get_string();
+        else if (r.tag() == number(f::Function::name) && is_bytes(r)) id.second = r.get_string();
         else r.skip();
     }
     return id;
@@ -247,9 +331,9 @@ GraphView read_graph(std::string_view model) {
     try {
         Reader r(model.data(), model.size());
         while (r.next()) {
-            if (r.tag() == field::kModelGraph) read_main_graph(message(r, "ModelProto.graph"), view);
-            else if (r.tag() == field::kModelOpsetImport) view.opsets.push_back(read_opset(message(r, "ModelProto.opset_import")));
-            else if (r.tag() == fields::number(fields::Model::functions)) view.functions.insert(read_function_id(message(r, "ModelProto.functions")));
+            if (r.tag() == number(f::Model::graph)) read_graph_body(message(r, "ModelProto.graph"), view, 0);
+            else if (r.tag() == number(f::Model::opset_import)) view.opsets.push_back(read_opset(message(r, "ModelProto.opset_import")));
+            else if (r.tag() == number(f::Model::functions)) view.functions.insert(read_function_id(message(r, "ModelProto.functions")));
             else r.skip();
         }
     } catch (const protozero::exception& e) {

@@ -111,7 +111,7 @@ private:
         Polynomial base = atom(depth);
         if (ok_ && (take("**") || take("^"))) {
             auto exponent = integer();
-            if (!exponent || *exponent > 8) return fail();
+            if (!exponent || *exponent > limits::kMaxExpressionExponent) return fail();
             Polynomial result = constant(1);
             for (uint64_t i = 0; i < *exponent; ++i) result = result * base;
             return result;
@@ -369,6 +369,76 @@ void PolynomialMax::include(const Polynomial& value) {
         candidates.erase(smallest);
         exact = false;
     }
+}
+
+void PolynomialMax::include(const PolynomialMax& other) {
+    for (const auto& candidate : other.candidates) include(candidate);
+    exact = exact && other.exact;
+}
+
+PolynomialMax& PolynomialMax::operator+=(const Polynomial& value) {
+    if (candidates.empty()) {
+        include(value);
+    } else {
+        for (auto& candidate : candidates) candidate += value;
+    }
+    return *this;
+}
+
+PolynomialMax& PolynomialMax::operator+=(const PolynomialMax& other) {
+    if (other.candidates.size() <= 1) {
+        if (!other.candidates.empty()) *this += other.candidates[0];
+        exact = exact && other.exact;
+        return *this;
+    }
+    if (candidates.empty()) {
+        *this = other;
+        return *this;
+    }
+    PolynomialMax sums;
+    sums.exact = exact && other.exact;
+    for (const auto& a : candidates) {
+        for (const auto& b : other.candidates) sums.include(a + b);
+    }
+    *this = std::move(sums);
+    return *this;
+}
+
+PolynomialMax PolynomialMax::operator*(const Polynomial& factor) const {
+    PolynomialMax product;
+    product.exact = exact;
+    for (const auto& candidate : candidates) product.candidates.push_back(candidate * factor);
+    return product;
+}
+
+bool PolynomialMax::operator==(const PolynomialMax& other) const {
+    if (is_zero() && other.is_zero()) return true;
+    if (candidates.size() != other.candidates.size() || exact != other.exact) return false;
+    return std::all_of(candidates.begin(), candidates.end(), [&](const Polynomial& c) {
+        return std::find(other.candidates.begin(), other.candidates.end(), c) != other.candidates.end();
+    });
+}
+
+double PolynomialMax::estimate(const std::map<std::string, int64_t>& dims, double otherwise) const {
+    double largest = 0;
+    for (const auto& candidate : candidates) largest = std::max(largest, candidate.estimate(dims, otherwise));
+    return largest;
+}
+
+bool PolynomialMax::is_zero() const {
+    return std::all_of(candidates.begin(), candidates.end(), [](const Polynomial& c) { return c.is_zero(); });
+}
+
+bool PolynomialMax::too_large() const {
+    return std::any_of(candidates.begin(), candidates.end(), [](const Polynomial& c) { return c.too_large(); });
+}
+
+std::set<std::string> PolynomialMax::symbols() const {
+    std::set<std::string> all;
+    for (const auto& candidate : candidates) {
+        for (const auto& symbol : candidate.symbols()) all.insert(symbol);
+    }
+    return all;
 }
 
 std::optional<uint64_t> PolynomialMax::evaluate(const std::map<std::string, int64_t>& dims) const {

@@ -12,6 +12,7 @@
 
 #include "onnx_weightless/dtype.hpp"
 #include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/limits.hpp"
 #include "onnx_weightless/onnx_fields.hpp"
 #include "onnx_weightless/wire.hpp"
 
@@ -20,18 +21,11 @@ namespace {
 
 namespace f = fields;
 
-// Strings the scan reads (names, op types, external_data entries) are structure, not payload;
-// bounding them keeps a hostile file from making the scan allocate without limit.
-constexpr uint64_t kMaxStringBytes = 1 << 20;
-constexpr uint64_t kMaxSmallMessageBytes = 1 << 20;
-constexpr size_t kMaxRank = 4096;
-// Each tensor keeps its own copy of where it sits: graph, function, node, op type and attribute
-// names and the enclosing fields. A name is in the file once but copied into every tensor under
-// it, so a long name over many small tensors would make the index many times larger than the file.
-// The copies are counted and bounded in proportion to the file (generous: a real model's copies
-// come to a few times its structure bytes).
-constexpr uint64_t kMaxCopiedBase = 64 << 20;
-constexpr uint64_t kMaxCopiedPerFileByte = 16;
+using limits::kMaxCopiedBase;
+using limits::kMaxCopiedPerFileByte;
+using limits::kMaxRank;
+using limits::kMaxSmallMessageBytes;
+using limits::kMaxStringBytes;
 
 /// How many numbers a tensor's float_data or double_data fields hold, counted from their headers.
 struct FixedCount {

@@ -197,23 +197,133 @@ TEST(Analysis, ExpressionsOfInputSymbolsAreSizesAndInventedSymbolsAreNot) {
     EXPECT_TRUE(analyse(g, {{"unk__7", 3}}).complete());
 }
 
-TEST(Analysis, SubgraphsAndFunctionCallsAreNotCostedAndSaySo) {
-    // An If holding a branch, and a call of the model-local function acme::Block.
-    Graph branch;
-    branch.nodes = {node({{"x"}, {"t"}, "inner", "Relu"})};
-    const std::string then_branch = field_bytes(1, "then_branch") + field_bytes(6, graph(branch)) + field_varint(20, 5);
+namespace {
+
+// A graph attribute holding `g` (AttributeProto.type GRAPH = 5).
+std::string graph_attribute(const std::string& name, const Graph& g) {
+    return field_bytes(1, name) + field_bytes(6, graph(g)) + field_varint(20, 5);
+}
+
+// out[rows, cols] = a @ b inside a subgraph, the output shape declared there (a and b outside it).
+Graph matmul_branch(const std::string& name, const std::string& a, const std::string& b, DimSpec rows, int64_t cols) {
     Graph g;
-    g.nodes = {node({{"c"}, {"y"}, "if", "If", {then_branch}}), node({{"y"}, {"z"}, "call", "Block", {}, "acme"})};
-    g.extra = graph_input(value_info("c", {}, 9)) + graph_value(value_info("y", {int64_t{4}})) +
-              graph_output(value_info("z", {int64_t{4}}));
+    g.nodes = {node({{a, b}, {name + "_out"}, name, "MatMul"})};
+    g.extra = graph_output(value_info(name + "_out", {rows, cols}));
+    return g;
+}
+
+// An int64 scalar Constant node named `name` with output `output`.
+std::string int64_constant(const std::string& name, const std::string& output, int64_t value) {
+    Tensor t;
+    t.data_type = 7;
+    t.raw_data = std::string(reinterpret_cast<const char*>(&value), 8);
+    return node({{}, {output}, name, "Constant", {attr_tensor("value", tensor(t))}});
+}
+
+}  // namespace
+
+TEST(Analysis, AnIfCostsItsCostliestBranchAndReportsEach) {
+    // then: x[n, 64] @ w[64, 32] (2048*n MACs); else: v[m, 16] @ u[16, 8] (128*m MACs).
+    Graph g;
+    g.nodes = {node({{"c"}, {"y"}, "if", "If",
+                     {graph_attribute("then_branch", matmul_branch("t", "x", "w", std::string("n"), 32)),
+                      graph_attribute("else_branch", matmul_branch("e", "v", "u", std::string("m"), 8))}})};
+    g.initializers = {weight("w", {64, 32}), weight("u", {16, 8})};
+    g.extra = graph_input(value_info("c", {}, 9)) + graph_input(value_info("x", {std::string("n"), int64_t{64}})) +
+              graph_input(value_info("v", {std::string("m"), int64_t{16}})) + graph_output(value_info("y", {int64_t{1}}));
+    const auto a = analyse(g);
+    ASSERT_EQ(a.nodes.size(), 1u);
+    const ow::NodeCost& cost = a.nodes[0];
+    EXPECT_TRUE(cost.known) << cost.reason;
+    ASSERT_EQ(cost.subgraphs.size(), 2u);
+    EXPECT_EQ(cost.subgraphs[0].attribute, "else_branch");  // attributes in name order
+    EXPECT_EQ(cost.subgraphs[0].macs.text(), "128*m");
+    EXPECT_EQ(cost.subgraphs[1].macs.text(), "2048*n");
+    EXPECT_EQ(cost.subgraphs[1].nodes, 1u);
+    EXPECT_EQ(a.macs.candidates.size(), 2u);  // neither branch costs more for every n and m
+    EXPECT_EQ(a.macs.evaluate({{"n", 1}, {"m", 100}}), 12800u);
+    EXPECT_EQ(a.macs.evaluate({{"n", 10}, {"m", 100}}), 20480u);
+    EXPECT_EQ(analyse(g, {{"n", 10}, {"m", 100}}).macs.value(), 20480u);
+    // The op table counts both branches' nodes and, per op type, the costliest branch.
+    EXPECT_EQ(a.by_op.at("MatMul").nodes, 2u);
+    EXPECT_TRUE(a.by_op.at("MatMul").macs == a.macs);
+    EXPECT_EQ(a.by_op.at("If").nodes, 1u);
+    EXPECT_TRUE(a.by_op.at("If").macs.is_zero());
+    EXPECT_EQ(a.symbols, (std::set<std::string>{"m", "n"}));
+    EXPECT_TRUE(a.complete());
+}
+
+TEST(Analysis, ALoopCostsItsBodyTimesItsCountOrANamedTripCount) {
+    // Body: x[4, 8] @ w[8, 8] (256 MACs) on outer values.
+    const Graph body = matmul_branch("b", "x", "w", int64_t{4}, 8);
+    Graph counted;
+    counted.nodes = {int64_constant("count", "M", 10), node({{"M", ""}, {}, "loop", "Loop", {graph_attribute("body", body)}})};
+    counted.initializers = {weight("w", {8, 8})};
+    counted.extra = graph_input(value_info("x", {int64_t{4}, int64_t{8}}));
+    const auto a = analyse(counted);
+    EXPECT_EQ(a.macs.value(), 2560u);
+    ASSERT_EQ(a.nodes[1].subgraphs.size(), 1u);
+    EXPECT_EQ(a.nodes[1].subgraphs[0].iterations.value(), 10u);
+    EXPECT_EQ(a.by_op.at("MatMul").macs.value(), 2560u);
+
+    // No count (a while loop, or an exporter's INT64_MAX): the symbol trips(loop), sized by dims.
+    Graph endless = counted;
+    endless.nodes[0] = int64_constant("count", "M", INT64_MAX);
+    const auto b = analyse(endless);
+    EXPECT_EQ(b.macs.text(), "256*trips(loop)");
+    EXPECT_EQ(b.symbols, (std::set<std::string>{"trips(loop)"}));
+    EXPECT_EQ(analyse(endless, {{"trips(loop)", 3}}).macs.value(), 768u);
+}
+
+TEST(Analysis, AScanCostsItsBodyTimesTheScannedLength) {
+    // Scan over s[seq, 8] (axis 0): each step, row[1, 8] @ w[8, 4] = 32 MACs.
+    Graph body;
+    body.nodes = {node({{"row", "w"}, {"out"}, "step", "MatMul"})};
+    body.extra = graph_input(value_info("row", {int64_t{1}, int64_t{8}})) + graph_output(value_info("out", {int64_t{1}, int64_t{4}}));
+    Graph g;
+    g.nodes = {node({{"s"}, {"ys"}, "scan", "Scan", {graph_attribute("body", body), attr_int("num_scan_inputs", 1)}})};
+    g.initializers = {weight("w", {8, 4})};
+    g.extra = graph_input(value_info("s", {std::string("seq"), int64_t{8}}));
+    const auto a = analyse(g);
+    EXPECT_EQ(a.macs.text(), "32*seq");
+    EXPECT_TRUE(a.nodes[0].subgraphs[0].iterations == ow::Polynomial::symbol("seq"));
+}
+
+TEST(Analysis, WhatSubgraphsLeaveOutIsSaidWithTheInnerNode) {
+    // The branch's MatMul output has no declared shape; an op holding graphs the analysis cannot
+    // count runs of; a call of the model-local function acme::Block.
+    Graph branch;
+    branch.nodes = {node({{"x", "x"}, {"t"}, "inner", "MatMul"})};
+    Graph g;
+    g.nodes = {node({{"c"}, {"y"}, "if", "If", {graph_attribute("then_branch", branch)}}),
+               node({{"y"}, {"s"}, "search", "BeamSearch", {graph_attribute("decoder", branch)}, "com.microsoft"}),
+               node({{"y"}, {"z"}, "call", "Block", {}, "acme"})};
+    g.extra = graph_input(value_info("c", {}, 9)) + graph_input(value_info("x", {int64_t{4}, int64_t{4}})) +
+              graph_value(value_info("y", {int64_t{4}})) + graph_output(value_info("z", {int64_t{4}}));
     Model m;
     m.graph = graph(g);
     m.functions = {field_bytes(1, "Block") + field_bytes(10, "acme")};
     const ow::Analysis a = ow::analyze(ow::read_graph(model(m)));
-    ASSERT_EQ(a.nodes.size(), 2u);
-    EXPECT_EQ(a.nodes[0].reason, "the nodes of its subgraphs are not costed");
-    EXPECT_EQ(a.nodes[1].reason, "it calls the model-local function acme::Block, whose nodes are not costed");
+    ASSERT_EQ(a.nodes.size(), 3u);
+    EXPECT_EQ(a.nodes[0].reason,
+              "in then_branch, 1 of 1 nodes are not costed; first node 'inner' (MatMul): the shape of 't' is not known "
+              "(no rank: run shape inference, or declare it)");
+    EXPECT_EQ(a.nodes[1].reason, "it holds subgraphs, and how often com.microsoft::BeamSearch runs them is not known to the analysis");
+    EXPECT_EQ(a.nodes[2].reason, "it calls the model-local function acme::Block, whose nodes are not costed");
+    EXPECT_EQ(a.unknown_nodes, 3u);
     EXPECT_FALSE(a.complete());
+}
+
+TEST(Analysis, SubgraphsNestedBeyondTheLimitAreRefused) {
+    Graph g;
+    for (uint32_t i = 0; i <= ow::limits::kMaxGraphDepth; ++i) {
+        Graph outer;
+        outer.nodes = {node({{"c"}, {"o"}, "if", "If", {graph_attribute("then_branch", g)}})};
+        g = outer;
+    }
+    Model m;
+    m.graph = graph(g);
+    EXPECT_THROW(ow::read_graph(model(m)), ow::LimitError);
 }
 
 TEST(Analysis, PeakOfSymbolsNeitherOfWhichIsLargerKeepsBoth) {

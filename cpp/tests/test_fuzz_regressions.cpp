@@ -98,3 +98,18 @@ TEST(FuzzRegression, RepeatedOutputNameIsOneActivation) {
     EXPECT_EQ(analysis.activation_bytes.value(), 24u);
     ASSERT_EQ(analysis.largest_activations.size(), 1u);
 }
+
+// fuzz_skeleton: read_graph read a model but not its skeleton. It decoded every int64_data field
+// (looking for a Loop's constant trip count), so a packed run that does not decode failed the
+// model, while the skeleton, which strips that payload, read. Payload that does not decode is no
+// scalar now: both read alike.
+TEST(FuzzRegression, GraphReadsAPackedIntPayloadThatDoesNotDecode) {
+    Tensor t;
+    t.name = "count";
+    t.data_type = 7;  // INT64
+    t.dims = {1};
+    t.extra = field_bytes(7, std::string(12, '\xff'));  // a varint that never ends
+    const ow::GraphView graph = ow::read_graph(model_with_graph_fields(field_bytes(5, tensor(t))));
+    EXPECT_TRUE(graph.initializers.count("count"));
+    EXPECT_FALSE(graph.scalars.count("count"));
+}

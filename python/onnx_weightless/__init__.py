@@ -24,12 +24,13 @@ from ._errors import (
     ValueNeededError,
     WeightlessError,
 )
+from ._diff import diff
 from ._inspect import ModelReport, inspect
 from ._skeleton import DEFAULT_SIZE_THRESHOLD, load, scan
 from ._strip import strip
 
 #: Names whose modules import torch and onnx2torch (seconds and a gigabyte): imported when first
-#: used, so that scanning, loading, stripping and inspecting a model stay as light as ``import onnx``.
+#: used, so that scanning, loading, stripping, inspecting and diffing models stay as light as ``import onnx``.
 _WITH_TORCH = {
     "convert": "._convert",
     "weightless_onnx_loader": "._convert",
@@ -91,6 +92,7 @@ __all__ = [
     "ValueShape",
     "WeightlessError",
     "convert",
+    "diff",
     "export",
     "inspect",
     "load",

@@ -12,6 +12,10 @@ exact polynomials in them (``_core.Polynomial``: ``16384*batch*seq``; an int whe
 left), which ``evaluate(dims)`` sizes later. A figure never leaves out a node silently: a node
 whose shapes are unknown (no rank, or a dimension no input symbol gives) is in
 ``analysis.uncosted`` with the reason, and ``analysis.complete`` is false.
+
+Subgraphs count: an If costs its costliest branch, a Loop or Scan its body times the trip count
+(``trips(NODE)`` when it is not a constant or a size), and model-local functions are inlined
+before inference, so each call is costed with the shapes it is called with.
 """
 
 from __future__ import annotations
@@ -63,7 +67,21 @@ class ModelReport:
         return sorted(self.index.totals.by_external_file)
 
 
+def _inlined(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with its local functions' bodies in place of their calls, so that shape inference
+    sizes the values inside them and each call site is costed; the model itself if inlining fails."""
+    if not model.functions:
+        return model
+    from onnx import inliner
+
+    try:
+        return inliner.inline_local_functions(model)
+    except Exception:  # noqa: BLE001 - the calls stay, uncosted with the reason
+        return model
+
+
 def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:
+    model = _inlined(model)
     try:
         return onnx.shape_inference.infer_shapes(model, data_prop=True), True
     except Exception:  # noqa: BLE001 - inference refuses some valid models; the declared shapes remain
@@ -130,6 +148,13 @@ def _fill_unknown_shapes(model: onnx.ModelProto, shapes: Mapping[str, tuple[list
     return filled + len(fill)
 
 
+def _fix_input_sizes(graph: onnx.GraphProto, dims: Mapping[str, int]) -> None:
+    for value in graph.input:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_param") and dim.dim_param in dims:
+                dim.dim_value = dims[dim.dim_param]
+
+
 def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, largest: int = 10) -> ModelReport:
     """Weights by dtype, storage and file; op histogram; MACs and FLOPs per node and op type;
     activation memory (in all and peak alive) and the ``largest`` activations of the model at
@@ -137,6 +162,11 @@ def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, l
     "sequence": 128}``); the figures are polynomials in those it leaves unsized, ints otherwise.
     ``analysis.complete`` says whether every node was costed (``analysis.uncosted`` lists those
     that were not, with the reason)."""
+    return analysed(path, dims, largest)[0]
+
+
+def analysed(path: str | os.PathLike, dims: Mapping[str, int] | None, largest: int) -> tuple[ModelReport, bytes]:
+    """inspect()'s report, and the serialized skeleton its analysis read (shapes inferred)."""
     dims = {name: int(size) for name, size in (dims or {}).items()}
     for name, size in dims.items():
         if size < 0:
@@ -146,11 +176,16 @@ def inspect(path: str | os.PathLike, dims: Mapping[str, int] | None = None, *, l
     index = skeleton.index
     # A size the model leaves unnamed (skl2onnx's batch) is a symbol, named as export() names it.
     name_unnamed_dims(skeleton.model.graph)
+    # Sizes given are fixed in the inputs first: inference follows numbers through Reshapes and
+    # shape arithmetic where it loses symbols.
+    _fix_input_sizes(skeleton.model.graph, dims)
     model, inferred = _with_inferred_shapes(skeleton.model)
     shapes_from = "onnx" if inferred else "declared"
-    analysis = _core.analyze(model.SerializeToString(), dims, largest)
+    serialized = model.SerializeToString()
+    analysis = _core.analyze(serialized, dims, largest)
     if analysis.unknown_nodes or analysis.activations_unknown:
         if _fill_unknown_shapes(model, _torch_shapes(skeleton.model, skeleton.data_folder, dims), dims):
             shapes_from += "+torch"
-            analysis = _core.analyze(model.SerializeToString(), dims, largest)
-    return ModelReport(path, index, analysis, dims, shapes_from)
+            serialized = model.SerializeToString()
+            analysis = _core.analyze(serialized, dims, largest)
+    return ModelReport(path, index, analysis, dims, shapes_from), serialized

@@ -29,23 +29,25 @@ uint64_t as_int(const Figure& p) {
     return *value;
 }
 
+template <typename Owner, typename Figure>
+auto figure_of(Figure Owner::*member) {
+    return [member](const Owner& owner) { return figure(owner.*member); };
+}
+
+}  // namespace
+
 /// A figure as Python sees it: an int when no symbol is left in it, else the Polynomial.
 nb::object figure(const Polynomial& p) {
     if (auto value = p.value()) return nb::int_(*value);
     return nb::cast(p);
 }
 
+/// A maximum: an int, the Polynomial when it has one candidate, else the PolynomialMax.
 nb::object figure(const PolynomialMax& p) {
     if (auto value = p.value()) return nb::int_(*value);
+    if (p.candidates.size() == 1 && p.exact) return nb::cast(p.candidates[0]);
     return nb::cast(p);
 }
-
-template <typename Owner>
-auto figure_of(Polynomial Owner::*member) {
-    return [member](const Owner& owner) { return figure(owner.*member); };
-}
-
-}  // namespace
 
 void init_analysis(nb::module_& m) {
     nb::class_<Polynomial>(m, "Polynomial",
@@ -74,11 +76,16 @@ void init_analysis(nb::module_& m) {
         .def("__str__", &Polynomial::text)
         .def("__repr__", [](const Polynomial& p) { return "Polynomial(" + p.text() + ")"; });
     nb::class_<PolynomialMax>(m, "PolynomialMax",
-                              "The largest of polynomials none of which is at least another for every size (a peak "
-                              "that depends on which symbol is larger); usually one.")
+                              "The largest of polynomials none of which is at least another for every size: a peak, "
+                              "or the cost of an If's branches, that depends on which symbol is larger.")
         .def_ro("candidates", &PolynomialMax::candidates)
         .def_ro("exact", &PolynomialMax::exact, "False when candidates were dropped: the maximum is then a lower bound.")
-        .def("evaluate", &PolynomialMax::evaluate, nb::arg("dims"))
+        .def_prop_ro("symbols", &PolynomialMax::symbols, "The symbols its candidates are polynomials in.")
+        .def_prop_ro("is_constant", [](const PolynomialMax& p) { return p.value().has_value(); })
+        .def("evaluate", &PolynomialMax::evaluate, nb::arg("dims"),
+             "Its value with every symbol sized by `dims`; None if one is not.")
+        .def("__bool__", [](const PolynomialMax& p) { return !p.is_zero(); })
+        .def("__float__", [](const PolynomialMax& p) { return static_cast<double>(as_int(p)); })
         .def("__int__", &as_int<PolynomialMax>)
         .def("__index__", &as_int<PolynomialMax>)
         .def("__eq__", [](const PolynomialMax& p, nb::handle other) {
@@ -88,15 +95,29 @@ void init_analysis(nb::module_& m) {
         })
         .def("__str__", &PolynomialMax::text)
         .def("__repr__", [](const PolynomialMax& p) { return "PolynomialMax(" + p.text() + ")"; });
-    nb::class_<NodeCost>(m, "NodeCost", "Cost of one node (0 and known=False, with the reason, when a shape it needs is unknown).")
+    nb::class_<SubgraphCost>(m, "SubgraphCost",
+                             "Cost of one subgraph of a node (an If's branch, a Loop's or Scan's body), per run of the node.")
+        .def_ro("attribute", &SubgraphCost::attribute)
+        .def_prop_ro("macs", figure_of(&SubgraphCost::macs))
+        .def_prop_ro("flops", figure_of(&SubgraphCost::flops))
+        .def_prop_ro("iterations", figure_of(&SubgraphCost::iterations),
+                     "A body's trip count (an int, a size, or the symbol trips(NODE)); 1 for a branch.")
+        .def_ro("nodes", &SubgraphCost::nodes)
+        .def_ro("unknown", &SubgraphCost::unknown);
+    nb::class_<NodeCost>(m, "NodeCost",
+                         "Cost of one node (known=False, with the reason, when a shape it needs is unknown: 0 for a "
+                         "node without subgraphs, what its subgraphs could be costed of for one with).")
         .def_ro("name", &NodeCost::name)
         .def_ro("op_type", &NodeCost::op_type)
         .def_ro("domain", &NodeCost::domain)
         .def_prop_ro("macs", figure_of(&NodeCost::macs))
         .def_prop_ro("flops", figure_of(&NodeCost::flops))
         .def_ro("known", &NodeCost::known)
-        .def_ro("reason", &NodeCost::reason);
-    nb::class_<OpCost>(m, "OpCost", "Nodes and cost of one operator type.")
+        .def_ro("reason", &NodeCost::reason)
+        .def_ro("subgraphs", &NodeCost::subgraphs, "An If's branches, a Loop's or Scan's body, each with its cost.");
+    nb::class_<OpCost>(m, "OpCost",
+                       "Nodes and cost of one operator type over every graph (a body's nodes times its trip count; "
+                       "for an If, the branch where the op type costs most).")
         .def_ro("nodes", &OpCost::nodes)
         .def_prop_ro("macs", figure_of(&OpCost::macs))
         .def_prop_ro("flops", figure_of(&OpCost::flops))
@@ -145,7 +166,7 @@ void init_analysis(nb::module_& m) {
             return analyze(read_graph(bytes), options);
         },
         nb::arg("model"), nb::arg("dims"), nb::arg("largest") = 10,
-        "Analysis of the main graph of a serialized ModelProto, symbolic dims sized by `dims` (the others stay symbols).");
+        "Analysis of a serialized ModelProto (its subgraphs included), symbolic dims sized by `dims` (the others stay symbols).");
 }
 
 }  // namespace onnx_weightless::python

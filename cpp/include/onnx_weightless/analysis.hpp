@@ -14,6 +14,15 @@
 // exact polynomials in the symbols (polynomial.hpp), never 0 for want of a size. A node is left
 // uncosted (known = false, with the reason) only when a shape it needs is unknown: rank missing,
 // or a dimension that is neither a number nor a polynomial in the inputs' symbols.
+//
+// Subgraphs count, for one run of the model: an If costs its costliest branch (the maximum of the
+// branches, `max(a, b)` when which one depends on the sizes); a Loop, Scan or SequenceMap costs its
+// body times its trip count: a Loop's constant count, a Scan's scanned length, or else the symbol
+// `trips(NODE)`, which `dims` may size like any other. A Loop whose condition can end it early is
+// counted at its full count (an upper bound). Model-local functions are costed once inlined
+// (inspect, in Python and the CLI, inlines them); a call left in the graph is uncosted.
+// Activation memory is that of the main graph's values (a subgraph node's outputs included, the
+// values inside it not).
 #pragma once
 
 #include <cstdint>
@@ -36,22 +45,41 @@ struct AnalysisOptions {
     size_t largest = 10;
 };
 
+/// The cost of one subgraph of a node, per run of the node.
+struct SubgraphCost {
+    std::string attribute;  ///< then_branch, else_branch, body; `name[i]` for an attribute holding several
+    /// Per run of the node: for a body, per iteration times `iterations`.
+    PolynomialMax macs;
+    PolynomialMax flops;
+    /// A body's trip count (a constant, a size, or the symbol `trips(NODE)`); 1 for a branch.
+    Polynomial iterations = Polynomial::constant(1);
+    uint64_t nodes = 0;    ///< its nodes, those of its own subgraphs included
+    uint64_t unknown = 0;  ///< of those, how many are not costed
+};
+
 struct NodeCost {
     std::string name;
     std::string op_type;
     std::string domain;
-    Polynomial macs;
-    Polynomial flops;
-    /// False when a shape the node's cost depends on is unknown (its cost then counts as 0).
+    PolynomialMax macs;
+    PolynomialMax flops;
+    /// False when a shape the node's cost depends on is unknown: its figures leave that out (0 for
+    /// a node without subgraphs; for one with subgraphs, the nodes of them not costed).
     bool known = true;
-    /// Why the cost is not known: the value whose shape is missing, and what it lacks.
+    /// Why the cost is not known: the value whose shape is missing, and what it lacks (for a
+    /// subgraph node, the first node inside it not costed).
     std::string reason;
+    /// If's branches, a Loop's or Scan's body: each one's cost (the node's is their maximum for an If).
+    std::vector<SubgraphCost> subgraphs;
 };
 
+/// Nodes and cost of one operator type, over every graph: a node inside a body counts once per
+/// iteration in the figures, and an If's branches add, for each op type, the branch where it
+/// costs most (so the op types of a model with Ifs may add up to more than its total).
 struct OpCost {
     uint64_t nodes = 0;
-    Polynomial macs;
-    Polynomial flops;
+    PolynomialMax macs;
+    PolynomialMax flops;
     uint64_t unknown = 0;  ///< nodes whose cost could not be computed
 };
 
@@ -64,11 +92,11 @@ struct SizedValue {
 };
 
 struct Analysis {
-    std::vector<NodeCost> nodes;      ///< in graph order
+    std::vector<NodeCost> nodes;      ///< the main graph's, in graph order
     std::map<std::string, OpCost> by_op;  ///< key: op_type, or "domain::op_type" outside ai.onnx
-    Polynomial macs;
-    Polynomial flops;
-    uint64_t unknown_nodes = 0;
+    PolynomialMax macs;
+    PolynomialMax flops;
+    uint64_t unknown_nodes = 0;  ///< nodes of the main graph not costed (in part, for a subgraph node)
     /// Node outputs: how many have a known size, and how many not. Outputs computed from
     /// initializers alone (a weight an exporter transposes or casts at run time) are not
     /// activations: they are counted apart, as weight-derived.

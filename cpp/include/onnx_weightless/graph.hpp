@@ -1,6 +1,8 @@
-// The operator graph of a model held in memory (a skeleton): nodes with their inputs, outputs and
-// scalar/list attributes, and every value type the model declares (graph inputs and outputs,
-// value_info, initializers). What the analysis walks; payloads play no part in it.
+// The operator graph of a model held in memory (a skeleton): nodes with their inputs, outputs,
+// scalar/list attributes and subgraphs (If's branches, Loop's and Scan's bodies, at any depth up to
+// limits::kMaxGraphDepth), and every value type each graph declares (inputs and outputs,
+// value_info, initializers). What the analysis walks; payloads play no part in it, but for the
+// integer scalars a Loop's trip count may be.
 #pragma once
 
 #include <cstdint>
@@ -30,14 +32,16 @@ struct ValueType {
     bool tensor = true;
 };
 
-/// The attribute kinds cost formulas read: int, float, string and int list; and whether it holds
-/// a graph (If's branches, a Loop's body), which is not read.
+struct GraphView;
+
+/// The attribute kinds cost formulas read: int, float, string, int list, and the graphs it holds
+/// (one for `g`, such as If's then_branch or Loop's body; any number for `graphs`).
 struct AttributeValue {
     int64_t i = 0;
     float f = 0;
     std::string s;
     std::vector<int64_t> ints;
-    bool graph = false;
+    std::vector<GraphView> graphs;
 };
 
 struct GraphNode {
@@ -49,20 +53,26 @@ struct GraphNode {
     std::map<std::string, AttributeValue> attributes;
 };
 
-/// The main graph of a model; subgraphs are not descended into.
+/// A graph: the model's main graph, or a subgraph held by a node's attribute. A subgraph's nodes
+/// may read the values of the graphs enclosing it.
 struct GraphView {
-    std::vector<OpsetImport> opsets;
     std::vector<GraphNode> nodes;
     std::vector<std::string> inputs;   ///< graph inputs, initializers excluded
     std::vector<std::string> outputs;  ///< graph outputs
     std::map<std::string, ValueType> values;
     std::set<std::string> initializers;
-    /// The model-local functions, as (domain, name): a node of that op type calls one.
+    /// Integer scalars the graph holds as initializers or Constant nodes (one int32/int64 element):
+    /// what a Loop's trip count is when it is a constant.
+    std::map<std::string, int64_t> scalars;
+    /// The main graph only: the model's opsets, and its local functions as (domain, name) (a node
+    /// of that op type calls one).
+    std::vector<OpsetImport> opsets;
     std::set<std::pair<std::string, std::string>> functions;
 };
 
-/// Reads the main graph of the serialized ModelProto `model`. Throws FormatError when the bytes
-/// are not a well-formed ModelProto and LimitError beyond the limits the scan applies.
+/// Reads the main graph of the serialized ModelProto `model`, and its subgraphs. Throws FormatError
+/// when the bytes are not a well-formed ModelProto and LimitError beyond the limits the scan
+/// applies (limits.hpp).
 GraphView read_graph(std::string_view model);
 
 }  // namespace onnx_weightless

@@ -1,6 +1,6 @@
 // Field numbers of the ONNX messages the library walks, as declared in onnx/onnx.proto
-// (onnx 1.23). Only fields that hold or lead to tensors, and the few the summary reports, are
-// named; every other field is skipped by the scan and copied through by the skeleton writer.
+// (onnx 1.23). Only fields that hold or lead to tensors, and those the summary and the graph view
+// read, are named; every other field is skipped by the scan and copied through by the skeleton writer.
 #pragma once
 
 #include <cstdint>
@@ -48,13 +48,27 @@ enum class Node : uint32_t {
 
 enum class Attribute : uint32_t {
     name = 1,
+    f = 2,
+    i = 3,
+    s = 4,
     t = 5,
     g = 6,
+    ints = 8,
     tensors = 10,
     graphs = 11,
     sparse_tensor = 22,
     sparse_tensors = 23,
 };
+
+enum class ValueInfo : uint32_t { name = 1, type = 2 };
+
+enum class Type : uint32_t { tensor_type = 1, denotation = 6 };
+
+enum class TensorType : uint32_t { elem_type = 1, shape = 2 };
+
+enum class TensorShape : uint32_t { dim = 1 };
+
+enum class Dimension : uint32_t { dim_value = 1, dim_param = 2 };
 
 enum class Function : uint32_t {
     name = 1,
@@ -93,6 +107,11 @@ constexpr uint32_t number(TrainingInfo f) { return static_cast<uint32_t>(f); }
 constexpr uint32_t number(Graph f) { return static_cast<uint32_t>(f); }
 constexpr uint32_t number(Node f) { return static_cast<uint32_t>(f); }
 constexpr uint32_t number(Attribute f) { return static_cast<uint32_t>(f); }
+constexpr uint32_t number(ValueInfo f) { return static_cast<uint32_t>(f); }
+constexpr uint32_t number(Type f) { return static_cast<uint32_t>(f); }
+constexpr uint32_t number(TensorType f) { return static_cast<uint32_t>(f); }
+constexpr uint32_t number(TensorShape f) { return static_cast<uint32_t>(f); }
+constexpr uint32_t number(Dimension f) { return static_cast<uint32_t>(f); }
 constexpr uint32_t number(Function f) { return static_cast<uint32_t>(f); }
 constexpr uint32_t number(SparseTensor f) { return static_cast<uint32_t>(f); }
 constexpr uint32_t number(Tensor f) { return static_cast<uint32_t>(f); }

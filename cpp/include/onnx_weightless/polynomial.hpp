@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "onnx_weightless/limits.hpp"
+
 namespace onnx_weightless {
 
 class Polynomial {
@@ -30,10 +32,10 @@ public:
     /// division, Min(...)), for nesting deeper than kMaxNesting, or for a refused name.
     static std::optional<Polynomial> parse(std::string_view text,
                                            const std::function<std::optional<Polynomial>(const std::string&)>& name);
-    static constexpr int kMaxNesting = 16;
+    static constexpr int kMaxNesting = limits::kMaxExpressionNesting;
     /// More terms than this make a polynomial `too_large()`: no value, as a shape of hostile
     /// symbolic dims would otherwise multiply out into exponentially many terms.
-    static constexpr size_t kMaxTerms = 4096;
+    static constexpr size_t kMaxTerms = limits::kMaxPolynomialTerms;
 
     Polynomial& operator+=(const Polynomial& other);
     /// Removes `part`, a sum added before (a value freed from the live set); coefficients stop at 0.
@@ -75,17 +77,36 @@ private:
 /// The largest of several polynomials, none of which is at least another for every size of at
 /// least 1 (a peak that depends on which symbol is larger, or on their sizes). Usually one.
 struct PolynomialMax {
-    std::vector<Polynomial> candidates;
+    std::vector<Polynomial> candidates;  ///< none: 0
     /// False when candidates were dropped to bound the analysis' work (more than kMaxCandidates
     /// that no other one dominates): the maximum shown is then a lower bound.
     bool exact = true;
 
-    static constexpr size_t kMaxCandidates = 16;
+    static constexpr size_t kMaxCandidates = limits::kMaxMaximumCandidates;
+
+    PolynomialMax() = default;
+    /// One polynomial is its own maximum.
+    PolynomialMax(const Polynomial& value) { include(value); }  // NOLINT(google-explicit-constructor)
 
     /// Keeps `value` unless a candidate dominates it, dropping the candidates it dominates.
     void include(const Polynomial& value);
+    /// The maximum of this and `other`.
+    void include(const PolynomialMax& other);
+    /// Adds `value` to every candidate: max(a, b) + c = max(a + c, b + c).
+    PolynomialMax& operator+=(const Polynomial& value);
+    /// The maximum of every sum of a candidate of each.
+    PolynomialMax& operator+=(const PolynomialMax& other);
+    /// Every candidate times `factor` (non-negative, so the order of the candidates holds).
+    PolynomialMax operator*(const Polynomial& factor) const;
+    /// The same candidates, in any order.
+    bool operator==(const PolynomialMax& other) const;
+
     std::optional<uint64_t> evaluate(const std::map<std::string, int64_t>& dims) const;
     std::optional<uint64_t> value() const;
+    double estimate(const std::map<std::string, int64_t>& dims, double otherwise) const;
+    bool is_zero() const;
+    bool too_large() const;
+    std::set<std::string> symbols() const;
     /// `a` for one candidate, `max(a, b)` for several.
     std::string text() const;
 };

@@ -8,13 +8,14 @@
 #include <string>
 
 #include "onnx_weightless/byte_source.hpp"
+#include "onnx_weightless/limits.hpp"
 #include "onnx_weightless/tensor_index.hpp"
 
 namespace onnx_weightless {
 
 struct ScanOptions {
     /// Subgraph nesting beyond this is refused (LimitError): keeps recursion bounded on hostile input.
-    uint32_t max_depth = 64;
+    uint32_t max_depth = limits::kMaxGraphDepth;
     size_t window_size = ByteWindow::default_window_size;
 };
 
