@@ -12,6 +12,8 @@ APT_PACKAGES := g++ libprotozero-dev libcli11-dev nlohmann-json3-dev libgtest-de
   libprotobuf-dev protobuf-compiler curl
 # Only the fuzz targets need these (clang and its libFuzzer runtime); `make demo` does not.
 FUZZ_APT_PACKAGES := clang libclang-rt-dev
+# Only the Python tests need this: the HTML report is opened in headless Chromium (tests/test_report.py).
+TEST_APT_PACKAGES := chromium
 
 # Every Python package comes from a lock with exact versions and hashes, one per machine type
 # (requirements/dev.in says what is locked; `make lock` regenerates the locks). torch and
@@ -45,7 +47,7 @@ FUZZ_SMOKE_SECONDS := 45
 FUZZ_OPTIONS := -max_len=1048576 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 SANITIZE_BUILD := build/sanitize
 
-.PHONY: help demo test lock onnx-cpp wild-corpus test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
+.PHONY: help demo test lock onnx-cpp wild-corpus test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps test-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
@@ -72,6 +74,9 @@ system-deps:
 
 fuzz-system-deps: system-deps
 	$(call apt_install,$(FUZZ_APT_PACKAGES))
+
+test-system-deps: system-deps
+	$(call apt_install,$(TEST_APT_PACKAGES))
 
 # A lock that changed gives a new virtual environment, so that nothing the lock dropped stays behind.
 $(VENV)/.deps-installed: $(LOCK) | system-deps
@@ -118,7 +123,7 @@ test-cmake-package: cpp
 	grep -qx 'parameters   8030310428' build/example/summary.txt
 	grep -qx 'MACs         964891246592' build/example/summary.txt
 
-test-python: python-package cpp
+test-python: test-system-deps python-package cpp
 	ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless $(PY) -m pytest -q tests
 
 $(ONNX_OLDEST_DIR)/.installed: $(LOCK_ONNX_OLDEST) | venv
@@ -131,7 +136,7 @@ $(ONNX_OLDEST_DIR)/.installed: $(LOCK_ONNX_OLDEST) | venv
 # the export and compile sweeps of the corpora, which exercise torch's tracing, not onnx (they run once,
 # with the newest onnx; tests/test_export.py runs with both), and the comparisons of the CLI's figures
 # with Python's (cli_parity), as the CLI carries the newest onnx's shape inference.
-test-python-oldest-onnx: python-package cpp $(ONNX_OLDEST_DIR)/.installed
+test-python-oldest-onnx: test-system-deps python-package cpp $(ONNX_OLDEST_DIR)/.installed
 	PYTHONPATH=$(abspath $(ONNX_OLDEST_DIR)) ONNX_WEIGHTLESS_CLI=$(abspath $(CPP_BUILD))/onnx-weightless \
 	  $(PY) -m pytest -q -p no:cacheprovider tests --onnx-version=$(ONNX_OLDEST) \
 	  --ignore-glob='tests/test_converters_*.py' --ignore=tests/test_export_corpus.py --ignore=tests/test_compile.py \
@@ -239,7 +244,7 @@ export-sweep: python-package
 # Each measurement in a fresh process; builds the workload models on first use (benchmarks/workloads.py).
 # Ends with the export section (ow.export vs transformers' Llama on meta, 8B and 70B); BENCH_ARGS="--only export"
 # reruns only that section and rewrites only its part of docs/benchmarks.md.
-bench: python-package
+bench: python-package cpp test-system-deps
 	$(PY) benchmarks/run.py --write-doc $(BENCH_ARGS)
 
 demo: python-package

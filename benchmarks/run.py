@@ -7,8 +7,9 @@ Prints one table per workload (medians over the runs), a summary of the paramete
 and the targets met or missed; ``--write-doc`` also writes them, with the machine, to docs/benchmarks.md.
 Then the export section: ``ow.export`` of the dynamic-shape Llama skeletons against torch.export of
 transformers' own model on meta, with its targets. ``--only export`` runs that section alone (and
-``--write-doc`` then rewrites only that section of the document); ``--only NAME ...`` without
-``export`` runs those workloads alone.
+``--write-doc`` then rewrites only that section of the document), and so does ``--only report``
+(the HTML report's section, benchmarks/report.py); ``--only NAME ...`` without either runs those
+workloads alone.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import report
 import workloads
 from measure import EXPORT_METHODS, EXPORT_REFERENCES, METHODS
 from workloads import Workload
@@ -62,6 +64,7 @@ EXPORT_TIME_RATIO = 1.5
 EXPORT_RSS_ABOVE_IMPORT = 300 * MB
 SEQUENCE_AXIS = 1  # of input_ids: [batch, sequence]
 EXPORT_HEADING = "## Export"
+REPORT_HEADING = "## HTML report"
 
 
 @dataclass
@@ -633,12 +636,15 @@ def method_notes(runs: int) -> str:
     )
 
 
-def write_doc(sections: Sequence[str] | None, export: str | None, runs: int, argv: Sequence[str]) -> None:
-    """Writes the results (``sections``) and the export section (``export``); a part not run this
-    time (None) is kept as the document has it, since each part names the run that wrote it."""
+def write_doc(sections: Sequence[str] | None, export: str | None, html_report: str | None, runs: int,
+              argv: Sequence[str]) -> None:
+    """Writes the results (``sections``), the export section (``export``) and the HTML report's
+    (``html_report``); a part not run this time (None) is kept as the document has it, since each
+    part names the run that wrote it."""
     command = shlex.join(["python", "benchmarks/run.py", *argv])
     today = datetime.date.today().isoformat()
     old = DOC.read_text() if DOC.exists() else ""
+    old, found_report, old_report = old.partition("\n" + REPORT_HEADING + "\n")
     old_main, found, old_export = old.partition("\n" + EXPORT_HEADING + "\n")
     if sections is not None:
         main_text = (
@@ -655,8 +661,12 @@ def write_doc(sections: Sequence[str] | None, export: str | None, runs: int, arg
             f"{EXPORT_HEADING}\n\nWritten by `{command}` on {today} ({versions}).\n\n" + export + "\n"
         )
     else:
-        export_text = EXPORT_HEADING + "\n" + old_export if found else ""
-    DOC.write_text(main_text + ("\n" + export_text if export_text else ""))
+        export_text = EXPORT_HEADING + "\n" + old_export.rstrip("\n") + "\n" if found else ""
+    if html_report is not None:
+        report_text = f"{REPORT_HEADING}\n\nWritten by `{command}` on {today}.\n\n" + html_report + "\n"
+    else:
+        report_text = REPORT_HEADING + "\n" + old_report if found_report else ""
+    DOC.write_text(main_text + ("\n" + export_text if export_text else "") + ("\n" + report_text if report_text else ""))
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -664,14 +674,14 @@ def write_doc(sections: Sequence[str] | None, export: str | None, runs: int, arg
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=(*workloads.WORKLOADS, "export"),
-                        help="these workloads only; 'export': the export section")
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=(*workloads.WORKLOADS, "export", "report"),
+                        help="these workloads only; 'export': the export section; 'report': the HTML report's")
     parser.add_argument("--runs", type=int, default=3, help="processes per (workload, method); medians are shown")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a process is killed")
     parser.add_argument("--write-doc", action="store_true", help=f"also write {DOC.relative_to(HERE.parent)}")
     args = parser.parse_args()
-    names = args.only or (*workloads.SWEEP_WORKLOADS, "export")
-    sweep = [name for name in names if name != "export"]
+    names = args.only or (*workloads.SWEEP_WORKLOADS, "export", "report")
+    sweep = [name for name in names if name not in ("export", "report")]
 
     def progress(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -716,8 +726,13 @@ def main() -> None:
         export = export_section(exports, args.runs)
         print(f"\n{EXPORT_HEADING}\n\n{export}\n", flush=True)
         progress(f"export section: {time.perf_counter() - start:.0f} s")
+    html_report = None
+    if "report" in names:
+        progress("HTML report")
+        html_report = report.report_section(args.runs)
+        print(f"\n{REPORT_HEADING}\n\n{html_report}\n", flush=True)
     if args.write_doc:
-        write_doc(sections, export, args.runs, sys.argv[1:])
+        write_doc(sections, export, html_report, args.runs, sys.argv[1:])
         progress(f"wrote {DOC}")
 
 

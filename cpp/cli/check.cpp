@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "format.hpp"
+#include "onnx_weightless/format.hpp"
 #include "onnx_weightless/byte_source.hpp"
 #include "onnx_weightless/check.hpp"
 #include "onnx_weightless/scan.hpp"

@@ -9,13 +9,16 @@
 
 namespace onnx_weightless::cli {
 
-/// Graph, op types, weights by dtype/storage/file, largest weights, MACs/FLOPs and activations.
+/// Graph, op types, weights by dtype/storage/file, largest weights, MACs/FLOPs and activations;
+/// with `html` non-empty, also the HTML report written there.
 int inspect(const std::string& path, bool as_json, size_t top_ops, size_t largest,
-            const std::map<std::string, int64_t>& dims);
+            const std::map<std::string, int64_t>& dims, const std::string& html);
 
 /// What differs between the structures of the models at `a` and `b`: 0 when nothing, 1 otherwise.
-/// `limit`: entries of each list the tables show (JSON shows all).
-int diff(const std::string& a, const std::string& b, bool as_json, size_t limit, const std::map<std::string, int64_t>& dims);
+/// `limit`: entries of each list the tables show (JSON shows all); with `html` non-empty, also the
+/// side-by-side HTML report written there.
+int diff(const std::string& a, const std::string& b, bool as_json, size_t limit, const std::map<std::string, int64_t>& dims,
+         const std::string& html);
 
 /// External files: present, contained, large enough. 0 when all is well, 1 otherwise.
 int check(const std::string& path, bool as_json);

@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "format.hpp"
+#include "onnx_weightless/format.hpp"
 #include "json_figures.hpp"
 #include "loaded_model.hpp"
 #include "onnx_weightless/diff.hpp"
 #include "onnx_weightless/dtype.hpp"
+#include "onnx_weightless/file_writer.hpp"
+#include "onnx_weightless/report.hpp"
 
 namespace onnx_weightless::cli {
 namespace {
@@ -151,10 +153,16 @@ void print_diff(const std::string& a, const std::string& b, const StructureDiff&
 
 }  // namespace
 
-int diff(const std::string& a, const std::string& b, bool as_json, size_t limit, const std::map<std::string, int64_t>& dims) {
+int diff(const std::string& a, const std::string& b, bool as_json, size_t limit, const std::map<std::string, int64_t>& dims,
+         const std::string& html) {
     const LoadedModel before = load_model(a, dims, 0);
     const LoadedModel after = load_model(b, dims, 0);
     const StructureDiff d = onnx_weightless::diff({before.index, before.graph, before.analysis}, {after.index, after.graph, after.analysis});
+    if (!html.empty()) {
+        write_file_atomically(html, diff_report_html({a, before.index, before.graph, before.analysis, dims, before.shapes_from()},
+                                                     {b, after.index, after.graph, after.analysis, dims, after.shapes_from()}, d));
+        std::fprintf(stderr, "wrote %s\n", html.c_str());
+    }
     if (as_json) {
         std::cout << diff_json(a, b, d, before, after).dump(2) << "\n";
     } else {

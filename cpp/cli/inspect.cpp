@@ -6,11 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "format.hpp"
+#include "onnx_weightless/format.hpp"
 #include "json_figures.hpp"
 #include "loaded_model.hpp"
 #include "onnx_weightless/analysis.hpp"
 #include "onnx_weightless/dtype.hpp"
+#include "onnx_weightless/file_writer.hpp"
+#include "onnx_weightless/report.hpp"
 #include "onnx_weightless/summary.hpp"
 
 namespace onnx_weightless::cli {
@@ -166,8 +168,12 @@ void print_analysis(const ow::Analysis& a, const std::map<std::string, int64_t>&
 }  // namespace
 
 int inspect(const std::string& path, bool as_json, size_t top_ops, size_t largest,
-            const std::map<std::string, int64_t>& dims) {
+            const std::map<std::string, int64_t>& dims, const std::string& html) {
     const LoadedModel model = load_model(path, dims, largest);
+    if (!html.empty()) {
+        ow::write_file_atomically(html, ow::report_html({path, model.index, model.graph, model.analysis, dims, model.shapes_from()}));
+        std::fprintf(stderr, "wrote %s\n", html.c_str());
+    }
     const ow::TensorIndex& index = model.index;
     const ow::IndexTotals totals = ow::totals(index);
     const ow::ModelSummary& s = index.summary;

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     inspect_cmd->add_flag("--json", as_json, "Print JSON instead of tables");
     inspect_cmd->add_option("--top-ops", top_ops, "Op types to list in the tables (default 15)");
     inspect_cmd->add_option("--largest", largest, "Largest weights and activations to list (default 10)");
+    std::string html;
+    inspect_cmd->add_option("--html", html, "Also write the report as one self-contained HTML file (block graph and charts)");
     inspect_cmd->add_option("--dim", dim_args,
                             "Size of a symbolic dimension, NAME=SIZE (repeatable), e.g. --dim batch=1 --dim sequence=128");
     std::string other;
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     diff_cmd->add_flag("--json", as_json, "Print JSON instead of tables");
     diff_cmd->add_option("--limit", limit, "Entries of each list the tables show (default 20; --json shows all)");
     diff_cmd->add_option("--dim", dim_args, "Size of a symbolic dimension, NAME=SIZE (repeatable), for the MAC totals");
+    diff_cmd->add_option("--html", html, "Also write the two models side by side, and the changes, as one HTML file");
     CLI::App* check_cmd = app.add_subcommand(
         "check", "Which external data files the model references, and whether each is present, safe to open and large enough");
     check_cmd->add_option("model", path, "Path to the .onnx file")->required();
@@ -76,8 +79,8 @@ int main(int argc, char** argv) {
         dims[arg.substr(0, eq)] = size;
     }
     try {
-        if (diff_cmd->parsed()) return ow::cli::diff(path, other, as_json, limit, dims);
-        return ow::cli::inspect(path, as_json, top_ops, largest, dims);
+        if (diff_cmd->parsed()) return ow::cli::diff(path, other, as_json, limit, dims, html);
+        return ow::cli::inspect(path, as_json, top_ops, largest, dims, html);
     } catch (const ow::Error& e) {
         std::cerr << "onnx-weightless: " << e.what() << "\n";
         return 2;

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "format.hpp"
+#include "onnx_weightless/format.hpp"
+#include "onnx_weightless/progress.hpp"
 
 namespace onnx_weightless::cli {
 
@@ -16,6 +18,11 @@ int strip(const std::string& path, const std::string& output, uint64_t threshold
     options.threshold_bytes = threshold;
     options.overwrite = force;
     options.manifest = manifest;
+    std::optional<Progress> hashing;
+    options.on_tensor_hashed = [&hashing](uint64_t done, uint64_t total) {
+        if (!hashing) hashing.emplace("hashing the tensors for the manifest", total, "tensors");
+        hashing->update(done);
+    };
     StripResult result;
     try {
         result = strip_model(path, output, options);

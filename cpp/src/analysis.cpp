@@ -113,7 +113,7 @@ public:
 
     /// A node without subgraphs.
     NodeCost cost(const GraphNode& node) {
-        NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}, {}};
+        NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}, {}, {}};
         reason_.clear();
         const std::string key = op_key(node);
         Polynomial macs;
@@ -460,7 +460,7 @@ GraphCost cost_graph(const Scope& scope, const Context& context, bool keep_nodes
 /// A node holding graphs: an If's costliest branch, a body times its trip count.
 NodeCost cost_subgraph_node(const GraphNode& node, size_t index, const Scope& scope, const Context& context,
                             Costing& costing, std::map<std::string, OpCost>& by_op) {
-    NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}, {}};
+    NodeCost c{node.name, node.op_type, node.domain, {}, {}, true, {}, {}, {}};
     const std::string key = op_key(node);
     const bool branches = key == "If";
     const bool body = key == "Loop" || key == "Scan" || key == "SequenceMap";
@@ -621,6 +621,7 @@ Analysis analyze(const GraphView& graph, const AnalysisOptions& options) {
             }
             result.activations_known += 1;
             result.activation_bytes += *bytes;
+            result.nodes[i].output_bytes += *bytes;
             track(name, *bytes, i);
             sized.push_back(SizedValue{name, graph.values.at(name).elem_type, *shape, *bytes});
         }

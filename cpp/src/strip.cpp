@@ -10,6 +10,7 @@
 #include "onnx_weightless/digest.hpp"
 #include "onnx_weightless/dtype.hpp"
 #include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/file_writer.hpp"
 #include "onnx_weightless/scan.hpp"
 #include "onnx_weightless/skeleton.hpp"
 
@@ -19,27 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-/// Writes `bytes` to `target` through a partial file renamed into place: complete or absent.
-void write_file_atomically(const fs::path& target, const std::string& bytes) {
-    std::error_code ec;
-    const fs::path partial = target.parent_path() / ("." + target.filename().string() + ".partial");
-    std::FILE* f = std::fopen(partial.c_str(), "wb");
-    if (!f) throw IoError("cannot create " + partial.string());
-    const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    if (std::fclose(f) != 0 || !written) {
-        fs::remove(partial, ec);
-        throw IoError("cannot write " + partial.string());
-    }
-    fs::rename(partial, target, ec);
-    if (ec) {
-        fs::remove(partial, ec);
-        throw IoError("cannot rename " + partial.string() + " into " + target.string());
-    }
-}
-
 /// Every tensor of the model: what it is, where its bytes are, and their SHA-256 when present.
 json manifest_json(ByteSource& source, const TensorIndex& index, const SkeletonPolicy& policy,
-                   const DataFolder& folder, const std::string& skeleton_name, uint64_t skeleton_size) {
+                   const DataFolder& folder, const std::string& skeleton_name, uint64_t skeleton_size,
+                   const std::function<void(uint64_t, uint64_t)>& on_hashed) {
     json tensors = json::array();
     for (const auto& t : index.tensors) {
         json entry = {{"name", t.name}, {"dtype", dtype_name(t.data_type)}, {"dims", t.dims},
@@ -64,6 +48,7 @@ json manifest_json(ByteSource& source, const TensorIndex& index, const SkeletonP
         auto digest = tensor_sha256(source, t, folder);
         entry["sha256"] = digest ? json(*digest) : json(nullptr);
         tensors.push_back(std::move(entry));
+        if (on_hashed) on_hashed(tensors.size(), index.tensors.size());
     }
     return {{"model", policy.model_location}, {"model_size", index.file_size}, {"skeleton", skeleton_name},
             {"skeleton_size", skeleton_size}, {"threshold", policy.threshold_bytes}, {"tensors", tensors}};
@@ -89,7 +74,7 @@ StripResult strip_model(const std::string& model, const std::string& skeleton, c
     std::string manifest_text;
     if (!options.manifest.empty()) {
         manifest_text = manifest_json(source, index, policy, DataFolder::of_model(model), fs::path(skeleton).filename().string(),
-                                      written.bytes.size()).dump(2) + "\n";
+                                      written.bytes.size(), options.on_tensor_hashed).dump(2) + "\n";
     }
     write_file_atomically(skeleton, written.bytes);
     if (!options.manifest.empty()) write_file_atomically(options.manifest, manifest_text);

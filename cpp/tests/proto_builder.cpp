@@ -243,6 +243,15 @@ std::string model(const Model& m) {
     return out;
 }
 
+std::string model_of(const std::vector<std::string>& nodes, const std::vector<std::string>& initializers) {
+    Graph g;
+    g.nodes = nodes;
+    g.initializers = initializers;
+    Model m;
+    m.graph = graph(g);
+    return model(m);
+}
+
 std::string model_with_initializers(const std::vector<std::string>& initializers) {
     Model m;
     Graph g;

@@ -125,6 +125,8 @@ std::string model(const Model& m);
 
 /// A model whose graph holds just these initializers.
 std::string model_with_initializers(const std::vector<std::string>& initializers);
+/// A model whose graph has these nodes and initializers.
+std::string model_of(const std::vector<std::string>& nodes, const std::vector<std::string>& initializers);
 
 // ---- Test support ---------------------------------------------------------------------------
 /// Bytes in memory that records every range read. A read past the end is a broken precondition

@@ -18,12 +18,7 @@ struct Side {
 };
 
 Side side(const std::vector<std::string>& nodes, const std::vector<std::string>& initializers = {}) {
-    Graph g;
-    g.nodes = nodes;
-    g.initializers = initializers;
-    Model m;
-    m.graph = graph(g);
-    const std::string bytes = model(m);
+    const std::string bytes = model_of(nodes, initializers);
     Side s{scan_bytes(bytes), ow::read_graph(bytes), {}};
     s.analysis = ow::analyze(s.graph);
     return s;

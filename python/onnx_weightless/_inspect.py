@@ -45,6 +45,8 @@ class ModelReport:
     #: Where the shapes came from: "declared" (the file's own), "onnx" (ONNX shape inference),
     #: "onnx+torch" (and the converted module's meta run for values inference left unknown).
     shapes_from: str = "onnx"
+    #: The serialized skeleton the analysis read, with the shapes it was given.
+    analysed_model: bytes = field(default=b"", repr=False)
 
     @property
     def summary(self) -> _core.ModelSummary:
@@ -65,6 +67,29 @@ class ModelReport:
     def external_files(self) -> list[str]:
         """The external data files the model references, present or not."""
         return sorted(self.index.totals.by_external_file)
+
+    def to_html(self, path: str | os.PathLike | None = None) -> str:
+        """The report as one self-contained HTML file (nothing fetched when viewed): totals, the
+        model as a collapsible block graph with repeated blocks folded, bar charts by block and by
+        op type, weights by dtype, storage and file, and what was not costed. Written to ``path``
+        (complete or not at all) when given; returned either way."""
+        html = _core.report_html(self.path, self.index, self.analysed_model, self.analysis, self.dims, self.shapes_from)
+        if path is not None:
+            write_text_atomically(path, html)
+        return html
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> None:
+    """Writes ``text`` (UTF-8) to ``path`` through a partial file renamed into place."""
+    target = os.fspath(path)
+    partial = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def _inlined(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -188,4 +213,4 @@ def analysed(path: str | os.PathLike, dims: Mapping[str, int] | None, largest: i
             shapes_from += "+torch"
             serialized = model.SerializeToString()
             analysis = _core.analyze(serialized, dims, largest)
-    return ModelReport(path, index, analysis, dims, shapes_from), serialized
+    return ModelReport(path, index, analysis, dims, shapes_from, serialized), serialized

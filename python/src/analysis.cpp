@@ -8,6 +8,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
+#include "onnx_weightless/report.hpp"
 
 namespace nb = nanobind;
 
@@ -155,6 +156,15 @@ void init_analysis(nb::module_& m) {
         .def_prop_ro("activation_bytes", figure_of(&Analysis::activation_bytes))
         .def_prop_ro("peak_activation_bytes", [](const Analysis& a) { return figure(a.peak_activation_bytes); })
         .def_ro("largest_activations", &Analysis::largest_activations);
+    m.def(
+        "report_html",
+        [](const std::string& title, const TensorIndex& index, nb::bytes model, const Analysis& analysis,
+           const std::map<std::string, int64_t>& dims, const std::string& shapes_from) {
+            const GraphView graph = read_graph(std::string_view(model.c_str(), model.size()));
+            return report_html({title, index, graph, analysis, dims, shapes_from});
+        },
+        nb::arg("title"), nb::arg("index"), nb::arg("model"), nb::arg("analysis"), nb::arg("dims"), nb::arg("shapes_from"),
+        "The HTML report (report.hpp) of the model whose serialized skeleton `model` the analysis read.");
     m.def(
         "analyze",
         [](nb::bytes model, const std::map<std::string, int64_t>& dims, size_t largest) {

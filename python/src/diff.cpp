@@ -1,10 +1,12 @@
 #include "onnx_weightless/diff.hpp"
 
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
 #include "onnx_weightless/dtype.hpp"
+#include "onnx_weightless/report.hpp"
 
 namespace nb = nanobind;
 
@@ -74,6 +76,21 @@ void init_diff(nb::module_& m) {
         nb::arg("before_index"), nb::arg("before_model"), nb::arg("before_analysis"), nb::arg("after_index"),
         nb::arg("after_model"), nb::arg("after_analysis"),
         "What differs between two models, each given as its tensor index, serialized skeleton (shapes inferred) and analysis.");
+    m.def(
+        "diff_report_html",
+        [](const std::string& before_title, const TensorIndex& before_index, nb::bytes before_model, const Analysis& before_analysis,
+           const std::string& after_title, const TensorIndex& after_index, nb::bytes after_model, const Analysis& after_analysis,
+           const std::map<std::string, int64_t>& dims, const std::string& before_shapes, const std::string& after_shapes,
+           const StructureDiff& d) {
+            const GraphView before_graph = read_graph(std::string_view(before_model.c_str(), before_model.size()));
+            const GraphView after_graph = read_graph(std::string_view(after_model.c_str(), after_model.size()));
+            return diff_report_html({before_title, before_index, before_graph, before_analysis, dims, before_shapes},
+                                    {after_title, after_index, after_graph, after_analysis, dims, after_shapes}, d);
+        },
+        nb::arg("before_title"), nb::arg("before_index"), nb::arg("before_model"), nb::arg("before_analysis"),
+        nb::arg("after_title"), nb::arg("after_index"), nb::arg("after_model"), nb::arg("after_analysis"), nb::arg("dims"),
+        nb::arg("before_shapes_from"), nb::arg("after_shapes_from"), nb::arg("diff"),
+        "The side-by-side HTML report (report.hpp) of two models and what differs between them.");
 }
 
 }  // namespace onnx_weightless::python

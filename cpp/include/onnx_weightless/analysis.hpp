@@ -71,6 +71,8 @@ struct NodeCost {
     std::string reason;
     /// If's branches, a Loop's or Scan's body: each one's cost (the node's is their maximum for an If).
     std::vector<SubgraphCost> subgraphs;
+    /// Bytes of its outputs that are activations and sized (weight-derived values excluded).
+    Polynomial output_bytes;
 };
 
 /// Nodes and cost of one operator type, over every graph: a node inside a body counts once per

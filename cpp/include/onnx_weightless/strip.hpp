@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,8 @@ struct StripOptions {
     uint64_t threshold_bytes = 1024;  ///< payloads of more bytes are stripped
     bool overwrite = false;           ///< replace existing output files (never the model itself)
     std::string manifest;             ///< manifest file to write as well; empty: none
+    /// Called after each tensor the manifest hashes, with how many of how many are done.
+    std::function<void(uint64_t done, uint64_t total)> on_tensor_hashed;
 };
 
 struct StripResult {

@@ -1,4 +1,4 @@
-// Human-readable numbers and shapes for the CLI's tables.
+// Human-readable numbers and shapes, for the CLI's tables and the HTML report.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 #include "onnx_weightless/polynomial.hpp"
 
-namespace onnx_weightless::cli {
+namespace onnx_weightless {
 
 std::string human_bytes(double bytes);   ///< "1.50 GiB"
 std::string human_count(double count);   ///< "8.03B"
@@ -22,4 +22,4 @@ std::string dims_text(const std::vector<Polynomial>& dims);  ///< "[batch, 128, 
 /// `text` right-aligned in `width` columns, counting characters rather than UTF-8 bytes ("·", "²").
 std::string right(const std::string& text, size_t width);
 
-}  // namespace onnx_weightless::cli
+}  // namespace onnx_weightless

@@ -1,9 +1,9 @@
-#include "format.hpp"
+#include "onnx_weightless/format.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-namespace onnx_weightless::cli {
+namespace onnx_weightless {
 
 std::string human_bytes(double bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -102,4 +102,4 @@ std::string dims_text(const std::vector<Polynomial>& dims) {
     return text + "]";
 }
 
-}  // namespace onnx_weightless::cli
+}  // namespace onnx_weightless
