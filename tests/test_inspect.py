@@ -334,3 +334,39 @@ def test_cli_and_python_agree_with_symbols_sized_or_not(name, cli):
 @pytest.mark.parametrize("path", WILD_FILES, ids=lambda p: p.relative_to(WILD).as_posix())
 def test_cli_and_python_agree_on_the_wild_corpus(path, cli):
     _assert_cli_agrees(cli, path, {})
+
+
+def _loop_model(path, body_nodes: list[onnx.NodeProto], carried_out: str) -> None:
+    """A Loop of 5 iterations carrying h[n, 16], its body declaring h without a shape."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond"], ["cond_out"]), *body_nodes],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []), helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []), helper.make_tensor_value_info(carried_out, TensorProto.FLOAT, None)],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["count"], value=numpy_helper.from_array(torch.tensor(5).numpy())),
+         helper.make_node("Loop", ["count", "", "x"], ["h_final"], body=body)],
+        "loop",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
+        [helper.make_tensor_value_info("h_final", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(torch.randn(16, 16).numpy(), "s")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+@pytest.mark.cli_parity
+def test_a_loop_body_takes_the_shape_its_carried_value_starts_with(tmp_path, cli):
+    # h @ s keeps h's shape, so the body's h is [n, 16] at every iteration: 256n MACs each.
+    path = tmp_path / "carried.onnx"
+    _loop_model(path, [helper.make_node("MatMul", ["h", "s"], ["h_out"])], "h_out")
+    analysis = ow.inspect(path).analysis
+    assert analysis.complete and str(analysis.macs) == "1280*n"
+    assert _cli_inspect(cli, path, {})["analysis"]["macs"] == "1280*n"
+    # A body that grows h ([n, 16] then [n, 32]...) has no one shape: its MatMul stays uncosted.
+    grows = tmp_path / "grows.onnx"
+    _loop_model(grows, [helper.make_node("Concat", ["h", "h"], ["h_out"], axis=1),
+                        helper.make_node("MatMul", ["h", "s"], ["unused"])], "h_out")
+    analysis = ow.inspect(grows).analysis
+    assert not analysis.complete and "in body" in analysis.uncosted[0].reason

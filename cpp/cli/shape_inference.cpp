@@ -2,7 +2,10 @@
 
 #include <climits>
 #include <exception>
+#include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include <onnx/common/version.h>
 #include <onnx/defs/schema.h>
@@ -38,6 +41,97 @@ void fix_input_sizes(onnx::GraphProto& graph, const std::map<std::string, int64_
     }
 }
 
+void infer(onnx::ModelProto& model) {
+    const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+}
+
+std::set<std::string> input_symbols(const onnx::GraphProto& graph) {
+    std::set<std::string> symbols;
+    for (const auto& value : graph.input()) {
+        for (const auto& dim : value.type().tensor_type().shape().dim()) {
+            if (!dim.dim_param().empty()) symbols.insert(dim.dim_param());
+        }
+    }
+    return symbols;
+}
+
+bool sized(const onnx::ValueInfoProto& value, const std::set<std::string>& symbols) {
+    if (!value.type().has_tensor_type() || !value.type().tensor_type().has_shape()) return false;
+    for (const auto& dim : value.type().tensor_type().shape().dim()) {
+        if (!dim.has_dim_value() && !symbols.count(dim.dim_param())) return false;
+    }
+    return true;
+}
+
+bool same_shape(const onnx::ValueInfoProto& a, const onnx::ValueInfoProto& b) {
+    const auto& x = a.type().tensor_type();
+    const auto& y = b.type().tensor_type();
+    if (!x.has_shape() || !y.has_shape() || x.shape().dim_size() != y.shape().dim_size()) return false;
+    for (int i = 0; i < x.shape().dim_size(); ++i) {
+        const auto& p = x.shape().dim(i);
+        const auto& q = y.shape().dim(i);
+        const bool values = p.has_dim_value() && q.has_dim_value() && p.dim_value() == q.dim_value();
+        const bool params = !p.dim_param().empty() && p.dim_param() == q.dim_param();
+        if (!values && !params) return false;
+    }
+    return true;
+}
+
+onnx::GraphProto* body_of(onnx::NodeProto& node) {
+    for (auto& attribute : *node.mutable_attribute()) {
+        if (attribute.name() == "body" && attribute.has_g()) return attribute.mutable_g();
+    }
+    return nullptr;
+}
+
+/// python/onnx_weightless/_loop_shapes.py, the same steps: the shapes of the values Loops carry,
+/// given to their bodies where the exporter left them out, kept when every one holds.
+void with_loop_shapes(const onnx::ModelProto& model, onnx::ModelProto& inferred) {
+    const std::set<std::string> symbols = input_symbols(inferred.graph());
+    std::map<std::string, const onnx::ValueInfoProto*> types;
+    for (const auto* list : {&inferred.graph().input(), &inferred.graph().value_info(), &inferred.graph().output()}) {
+        for (const auto& value : *list) types.emplace(value.name(), &value);
+    }
+    onnx::ModelProto seeded = model;
+    std::vector<std::pair<int, int>> seeds;
+    for (int index = 0; index < seeded.graph().node_size(); ++index) {
+        onnx::NodeProto& node = *seeded.mutable_graph()->mutable_node(index);
+        onnx::GraphProto* body = node.op_type() == "Loop" && (node.domain().empty() || node.domain() == "ai.onnx") ? body_of(node) : nullptr;
+        if (!body) continue;
+        const size_t before = seeds.size();
+        for (int k = 0; k + 2 < node.input_size(); ++k) {
+            auto outer = types.find(node.input(k + 2));
+            if (k + 2 >= body->input_size() || outer == types.end()) continue;
+            onnx::ValueInfoProto& inner = *body->mutable_input(k + 2);
+            if (sized(*outer->second, symbols) && !sized(inner, symbols)) {
+                *inner.mutable_type() = outer->second->type();
+                seeds.emplace_back(index, k);
+            }
+        }
+        if (seeds.size() == before) continue;
+        // What the exporter declared inside the body is inferred again from the seeded inputs.
+        body->clear_value_info();
+        for (auto& output : *body->mutable_output()) {
+            if (!output.type().has_tensor_type() || !output.type().tensor_type().has_shape()) continue;  // nothing to forget
+            for (auto& dim : *output.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()) {
+                if (!dim.dim_param().empty() && !symbols.count(dim.dim_param())) dim.Clear();
+            }
+        }
+    }
+    if (seeds.empty()) return;
+    try {
+        infer(seeded);
+    } catch (const std::exception&) {
+        return;  // the first inference stands
+    }
+    for (const auto& [index, k] : seeds) {
+        onnx::GraphProto* body = body_of(*seeded.mutable_graph()->mutable_node(index));
+        if (!body || k + 1 >= body->output_size() || !same_shape(body->input(k + 2), body->output(k + 1))) return;
+    }
+    inferred = std::move(seeded);
+}
+
 }  // namespace
 
 std::string shape_inference_version() { return ONNX_VERSION_STRING; }
@@ -63,16 +157,19 @@ InferredModel infer_shapes(std::string_view skeleton, const std::map<std::string
             // The calls stay, uncosted with the reason.
         }
     }
-    onnx::ModelProto prepared = model;
+    onnx::ModelProto inferred = model;
     try {
-        const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
-        onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+        infer(inferred);
         result.inferred = true;
     } catch (const std::exception& e) {
-        model = std::move(prepared);  // the declared shapes remain
         result.error = e.what();
     }
-    model.SerializeToString(&result.model);
+    if (result.inferred) {
+        with_loop_shapes(model, inferred);
+        inferred.SerializeToString(&result.model);
+    } else {
+        model.SerializeToString(&result.model);  // the declared shapes remain
+    }
     return result;
 }
 

@@ -29,7 +29,9 @@ bool shape_inference_available();
 ///     in python/onnx_weightless/_graphs.py names it), so that inference carries it as a symbol;
 ///   - the sizes `dims` gives are fixed in the inputs, so that inference follows numbers through
 ///     Reshapes and shape arithmetic where it would lose symbols;
-///   - model-local functions are inlined, so that each call is costed with its own shapes.
+///   - model-local functions are inlined, so that each call is costed with its own shapes;
+///   - a Loop body's carried inputs declared without a shape take the Loop's inputs' shapes, kept
+///     when the body hands each back with the same shape (python/onnx_weightless/_loop_shapes.py).
 /// Never throws for a model inference refuses: `inferred` is false and `error` says why.
 InferredModel infer_shapes(std::string_view skeleton, const std::map<std::string, int64_t>& dims);
 

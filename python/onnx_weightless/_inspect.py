@@ -29,6 +29,7 @@ from onnx import helper
 
 from . import _core
 from ._graphs import name_unnamed_dims
+from ._loop_shapes import with_loop_shapes
 from ._skeleton import load_skeleton
 
 __all__ = ["ModelReport", "inspect"]
@@ -105,12 +106,17 @@ def _inlined(model: onnx.ModelProto) -> onnx.ModelProto:
         return model
 
 
+def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
+    return onnx.shape_inference.infer_shapes(model, data_prop=True)
+
+
 def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:
     model = _inlined(model)
     try:
-        return onnx.shape_inference.infer_shapes(model, data_prop=True), True
+        inferred = _infer(model)
     except Exception:  # noqa: BLE001 - inference refuses some valid models; the declared shapes remain
         return model, False
+    return with_loop_shapes(model, inferred, _infer), True
 
 
 def _torch_shapes(model: onnx.ModelProto, folder: _core.DataFolder, dims: Mapping[str, int]) -> dict[str, tuple[list[int | str], int]]:
