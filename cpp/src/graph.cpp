@@ -165,7 +165,13 @@ NamedAttribute read_attribute(Reader r, uint32_t depth) {
     NamedAttribute attribute;
     AttributeValue& value = attribute.value;
     while (r.next()) {
-        switch (r.tag()) {
+        const uint32_t tag = r.tag();
+        constexpr uint32_t kDocString = 13;
+        if (tag >= number(f::Attribute::f) && tag <= number(f::Attribute::sparse_tensors) && tag != number(f::Attribute::type) &&
+            tag != number(f::Attribute::ref_attr_name) && tag != kDocString) {
+            value.fields |= 1u << tag;
+        }
+        switch (tag) {
             case number(f::Attribute::name): attribute.name = text(r, "AttributeProto.name"); break;
             case number(f::Attribute::f):
                 if (r.wire_type() == protozero::pbf_wire_type::fixed32) value.f = r.get_float();
@@ -184,6 +190,14 @@ NamedAttribute read_attribute(Reader r, uint32_t depth) {
             case number(f::Attribute::g):
             case number(f::Attribute::graphs):
                 value.graphs.push_back(read_subgraph(message(r, "AttributeProto.g"), depth + 1));
+                break;
+            case number(f::Attribute::type):
+                if (is_varint(r)) value.type = r.get_int32();
+                else r.skip();
+                break;
+            case number(f::Attribute::ref_attr_name):
+                value.reference = true;
+                r.skip();
                 break;
             default: r.skip();
         }
@@ -221,9 +235,14 @@ GraphNode read_node(Reader r, uint32_t depth, GraphView& graph) {
 Dim read_dim(Reader r) {
     Dim dim;
     while (r.next()) {
-        if (r.tag() == number(f::Dimension::dim_value) && is_varint(r)) dim.value = r.get_int64();
-        else if (r.tag() == number(f::Dimension::dim_param) && is_bytes(r)) dim.symbol = r.get_string();
-        else r.skip();
+        if (r.tag() == number(f::Dimension::dim_value) && is_varint(r)) {
+            dim.value = r.get_int64();
+            dim.negative = dim.value < 0;
+        } else if (r.tag() == number(f::Dimension::dim_param) && is_bytes(r)) {
+            dim.symbol = r.get_string();
+        } else {
+            r.skip();
+        }
     }
     if (dim.value < 0) dim.value = -1;  // a negative dim_value is no size
     return dim;

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from onnx import AttributeProto, GraphProto, NodeProto, helper, numpy_helper
+from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, helper, numpy_helper
 
 __all__ = ["INLINE_CONSTANT_FORMS", "constants_as_tensors", "name_unnamed_dims", "node_subgraphs", "outer_names",
            "symbol_name", "walk_graphs"]
@@ -88,3 +88,25 @@ def constants_as_tensors(graph: GraphProto) -> None:
         del node.attribute[:]
         node.attribute.append(AttributeProto(name="value", type=AttributeProto.TENSOR, t=tensor))
 
+
+#: Models serialized whole for a structural check up to this size; past it (weights held in the
+#: proto), the check reads a copy without the tensors' payloads.
+_WHOLE_UP_TO = 64 << 20
+
+
+def structure_bytes(model: ModelProto) -> bytes:
+    """``model`` serialized for the C++ structural check: whole when small (a skeleton), else its
+    graph with each initializer reduced to name, type and dims."""
+    if model.ByteSize() <= _WHOLE_UP_TO:
+        return model.SerializeToString()
+    light = ModelProto()
+    light.ir_version = model.ir_version
+    light.opset_import.extend(model.opset_import)
+    light.functions.extend(model.functions)
+    graph, source = light.graph, model.graph
+    graph.name = source.name
+    for field in ("node", "input", "output", "value_info"):
+        getattr(graph, field).extend(getattr(source, field))
+    for tensor in source.initializer:
+        graph.initializer.add(name=tensor.name, data_type=tensor.data_type, dims=tensor.dims)
+    return light.SerializeToString()

@@ -26,7 +26,7 @@ from . import _adapter, _core
 from ._converters import OpRecord, lookup
 from ._converters.registry import normalize_domain, opsets_of
 from ._errors import ConversionError, ExternalDataError, MissingWeightsError, WeightlessError
-from ._graphs import INLINE_CONSTANT_FORMS, walk_graphs
+from ._graphs import INLINE_CONSTANT_FORMS, structure_bytes, walk_graphs
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 from ._opaque import opaque_converter
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
@@ -129,7 +129,8 @@ class Conversion:
         except Exception as error:  # noqa: BLE001 - named and chained, whatever the converter raised
             name = node.name or node.unique_name
             raise ConversionError(
-                f"while converting node {name!r} ({record.op}): {type(error).__name__}: {error}", name, record.op
+                f"while converting node {name!r} ({record.op}): {type(error).__name__}: {error}{_unranked(node, graph)}",
+                name, record.op,
             ) from error
         finally:
             self.force_meta = self.need_values = False
@@ -137,6 +138,22 @@ class Conversion:
         # than the whole assignment, once per node.
         result.torch_module.__dict__[ONNX_OP_ATTRIBUTE] = record.op
         return result
+
+
+def _unranked(node: Any, graph: Any) -> str:
+    """What a failed converter may have lacked: the node's inputs whose rank shape inference could
+    not determine (most converters read their inputs' ranks), as a sentence to add; else ""."""
+    missing = []
+    for position, value in enumerate(node.input_values):
+        if not value or value in graph.initializers:
+            continue
+        info = graph.value_info.get(value)
+        if info is None or not info.type.tensor_type.HasField("shape"):
+            missing.append(f"input {position} {value!r}")
+    if not missing:
+        return ""
+    name = node.name or node.unique_name
+    return f"; node {name!r} needs the rank of {', '.join(missing)}, which shape inference could not determine"
 
 
 @dataclass
@@ -203,6 +220,9 @@ class Session:
         else:
             model = self.load(model_or_path)
             folder = self.loaded[id(model)].data_folder
+        # The structure the converters rely on, checked first: a fault is a FormatError naming the
+        # node and the field, not an exception from inside a converter.
+        _core.validate_graph(structure_bytes(model))
         resolver = TensorResolver(folder, self.size_threshold)
         self.conversion = _plan(model, resolver, self.with_weights)
         self.conversion.subgraph_builder = self.subgraph_builder

@@ -9,6 +9,7 @@
 
 #include "bindings.hpp"
 #include "onnx_weightless/report.hpp"
+#include "onnx_weightless/validate.hpp"
 
 namespace nb = nanobind;
 
@@ -165,6 +166,15 @@ void init_analysis(nb::module_& m) {
         },
         nb::arg("title"), nb::arg("index"), nb::arg("model"), nb::arg("analysis"), nb::arg("dims"), nb::arg("shapes_from"),
         "The HTML report (report.hpp) of the model whose serialized skeleton `model` the analysis read.");
+    m.def(
+        "validate_graph",
+        [](nb::bytes model) {
+            std::string_view bytes(model.c_str(), model.size());
+            nb::gil_scoped_release release;
+            validate_graph(read_graph(bytes));
+        },
+        nb::arg("model"),
+        "Raises FormatError at the first structural fault of a serialized ModelProto's graph (validate.hpp).");
     m.def(
         "analyze",
         [](nb::bytes model, const std::map<std::string, int64_t>& dims, size_t largest) {

@@ -865,11 +865,11 @@ def build_cases() -> None:
     case("nodes_not_sorted", "graph", "the graph's nodes in reverse order (ONNX requires topological order)",
          reverse_nodes(model), raises_at="convert",
          message="value 'r' is read before node 'reshape' (Reshape) produces it: an ONNX graph lists its nodes in "
-                 "topological order", cpp=("none",), cpp_note="the C++ core does not follow values from node to node")
+                 "topological order", cpp=("none",), cpp_note="the scan does not follow values from node to node; validate_graph, before conversion, does")
     case("input_never_produced", "graph", "Reshape reads a value named 'nowhere' that nothing produces",
          rename_input(model, "reshape", 1, "nowhere"), raises_at="convert",
-         message="value 'nowhere' is read but is no graph input, initializer or node output", cpp=("none",),
-         cpp_note="the C++ core does not follow values from node to node")
+         message="'nowhere' is produced by no graph input, initializer, earlier node or enclosing graph", cpp=("none",),
+         cpp_note="the scan does not follow values from node to node; validate_graph, before conversion, does")
     case("subgraph_initializer_size_mismatch", "payload",
          "an initializer three If levels down whose raw_data is 2 bytes for dims [1] FLOAT",
          nested_ifs(3, leaf_raw=b"\x00\x00"), message="tensor 'leaf_w': raw_data holds 2 bytes but dims x FLOAT need 4")

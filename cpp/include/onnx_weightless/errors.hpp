@@ -20,6 +20,9 @@ class FormatError : public Error {
 public:
     FormatError(const std::string& what, uint64_t offset)
         : Error(what + " (at byte offset " + std::to_string(offset) + ")"), offset_(offset) {}
+    /// A fault of the graph's structure, which the message locates by node or value rather than
+    /// by byte (validate.hpp); offset() is then 0.
+    explicit FormatError(const std::string& what) : Error(what), offset_(0) {}
     /// Byte offset in the model file where the problem was found.
     uint64_t offset() const noexcept { return offset_; }
 

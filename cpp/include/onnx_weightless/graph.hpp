@@ -21,6 +21,7 @@ namespace onnx_weightless {
 struct Dim {
     int64_t value = -1;  ///< >= 0 when fixed
     std::string symbol;  ///< non-empty when symbolic
+    bool negative = false;  ///< the file gave a negative dim_value (value is then -1)
 };
 
 /// A tensor value's declared element type and shape (`has_shape` false: rank unknown).
@@ -42,6 +43,10 @@ struct AttributeValue {
     std::string s;
     std::vector<int64_t> ints;
     std::vector<GraphView> graphs;
+    int32_t type = 0;  ///< AttributeProto.type as written (0: not written)
+    /// Bit n set when field n of AttributeProto holds a value (f = 2 ... sparse_tensors = 23).
+    uint32_t fields = 0;
+    bool reference = false;  ///< ref_attr_name: a function's attribute refers to its caller's
 };
 
 struct GraphNode {
