@@ -47,12 +47,13 @@ FUZZ_SMOKE_SECONDS := 45
 FUZZ_OPTIONS := -max_len=1048576 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 SANITIZE_BUILD := build/sanitize
 
-.PHONY: help demo test lock onnx-cpp wild-corpus test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps test-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke bench clean
+.PHONY: help demo test lock onnx-cpp wild-corpus test-cpp test-sanitize test-cmake-package test-python test-python-oldest-onnx coverage system-deps fuzz-system-deps test-system-deps venv python-package cpp fuzz-build fuzz-seeds fuzz fuzz-smoke fuzz-pipeline fuzz-pipeline-smoke bench clean
 
 help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
 	@echo "make test    run the C++ and Python test suites (Python: newest and oldest supported onnx)"
 	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
+	@echo "make fuzz-pipeline  mutated real files through scan, load, inspect, convert, meta_forward, materialize for FUZZ_SECONDS"
 	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
 	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
 	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, spox, skl2onnx, tf2onnx, paddle2onnx, onnxscript, the TorchScript exporter)"
@@ -202,7 +203,17 @@ fuzz: fuzz-build fuzz-seeds
 fuzz-smoke: fuzz-build fuzz-seeds
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
-test: test-cpp test-sanitize fuzz-smoke test-cmake-package test-python test-python-oldest-onnx
+# The whole pipeline (scan, load, inspect, convert, meta_forward, materialize) on mutated real files,
+# each case in a forked child under a cap (scripts/fuzz_pipeline.py, docs/fuzzing.md).
+FUZZ_PIPELINE_SMOKE_SECONDS := 60
+
+fuzz-pipeline: python-package
+	$(PY) scripts/fuzz_pipeline.py --seconds $(FUZZ_SECONDS)
+
+fuzz-pipeline-smoke: python-package
+	$(PY) scripts/fuzz_pipeline.py --seconds $(FUZZ_PIPELINE_SMOKE_SECONDS)
+
+test: test-cpp test-sanitize fuzz-smoke fuzz-pipeline-smoke test-cmake-package test-python test-python-oldest-onnx
 
 # Resolves requirements/dev.in and pyproject.toml (with its test extra) to the newest versions within
 # their ranges, for every machine type, and the oldest supported onnx series; then `make test`.
