@@ -1,6 +1,8 @@
 #include "shape_inference.hpp"
 
 #include <climits>
+#include <cstring>
+#include <optional>
 #include <exception>
 #include <map>
 #include <set>
@@ -41,8 +43,68 @@ void fix_input_sizes(onnx::GraphProto& graph, const std::map<std::string, int64_
     }
 }
 
+/// A scalar constant's value, when it is one of the plain number types stored as raw_data or in
+/// its typed field.
+std::optional<double> scalar_value(const onnx::TensorProto& t) {
+    int64_t count = 1;
+    for (int64_t d : t.dims()) count *= d;
+    if (count != 1) return std::nullopt;
+    const std::string& raw = t.raw_data();
+    auto from_raw = [&raw](auto zero) -> std::optional<double> {
+        if (raw.size() != sizeof(zero)) return std::nullopt;
+        std::memcpy(&zero, raw.data(), sizeof(zero));
+        return static_cast<double>(zero);
+    };
+    switch (t.data_type()) {
+        case onnx::TensorProto::INT64:
+            return t.has_raw_data() ? from_raw(int64_t{}) : t.int64_data_size() == 1 ? std::optional<double>(t.int64_data(0)) : std::nullopt;
+        case onnx::TensorProto::INT32:
+            return t.has_raw_data() ? from_raw(int32_t{}) : t.int32_data_size() == 1 ? std::optional<double>(t.int32_data(0)) : std::nullopt;
+        case onnx::TensorProto::FLOAT:
+            return t.has_raw_data() ? from_raw(float{}) : t.float_data_size() == 1 ? std::optional<double>(t.float_data(0)) : std::nullopt;
+        case onnx::TensorProto::DOUBLE:
+            return t.has_raw_data() ? from_raw(double{}) : t.double_data_size() == 1 ? std::optional<double>(t.double_data(0)) : std::nullopt;
+        default: return std::nullopt;
+    }
+}
+
+// A Range of more elements than this, from constant bounds, is not propagated as data.
+constexpr double kMostPropagated = 1 << 20;
+
+/// python/onnx_weightless/_inspect.py's _propagation_is_bounded: ONNX's data propagation computes
+/// a Range of constant bounds element by element, so a hostile one would never end.
+bool propagation_is_bounded(const onnx::GraphProto& graph) {
+    std::map<std::string, const onnx::TensorProto*> constants;
+    for (const auto& t : graph.initializer()) constants[t.name()] = &t;
+    for (const auto& node : graph.node()) {
+        if (node.op_type() != "Constant" || node.output_size() == 0) continue;
+        for (const auto& a : node.attribute()) {
+            if (a.name() == "value" && a.has_t()) constants[node.output(0)] = &a.t();
+        }
+    }
+    for (const auto& node : graph.node()) {
+        for (const auto& a : node.attribute()) {
+            if (a.has_g() && !propagation_is_bounded(a.g())) return false;
+            for (const auto& g : a.graphs()) {
+                if (!propagation_is_bounded(g)) return false;
+            }
+        }
+        if (node.op_type() != "Range" || node.input_size() != 3) continue;
+        std::optional<double> bounds[3];
+        for (int i = 0; i < 3; ++i) {
+            auto it = constants.find(node.input(i));
+            if (it != constants.end()) bounds[i] = scalar_value(*it->second);
+        }
+        if (bounds[0] && bounds[1] && bounds[2] && *bounds[2] != 0 && (*bounds[1] - *bounds[0]) / *bounds[2] > kMostPropagated) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void infer(onnx::ModelProto& model) {
-    const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0, /*data_prop=*/true);
+    const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0,
+                                              /*data_prop=*/propagation_is_bounded(model.graph()));
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
 }
 

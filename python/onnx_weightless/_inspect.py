@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import onnx
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from . import _core
-from ._graphs import name_unnamed_dims
+from ._graphs import name_unnamed_dims, walk_graphs
 from ._loop_shapes import with_loop_shapes
 from ._skeleton import load_skeleton
 
@@ -106,8 +106,33 @@ def _inlined(model: onnx.ModelProto) -> onnx.ModelProto:
         return model
 
 
+#: A Range of more elements than this, from constant bounds, is not propagated as data.
+_MOST_PROPAGATED = 1 << 20
+
+
+def _propagation_is_bounded(model: onnx.ModelProto) -> bool:
+    """Whether ONNX's data propagation may run: it computes a Range of constant bounds element by
+    element, so a hostile one (2^40 elements) would never end. The C++ CLI checks the same
+    (cpp/cli/shape_inference.cpp)."""
+    for graph in walk_graphs(model.graph):
+        constants = {t.name: t for t in graph.initializer}
+        for node in graph.node:
+            if node.op_type == "Constant" and node.output:
+                constants.update((node.output[0], a.t) for a in node.attribute if a.name == "value" and a.HasField("t"))
+        for node in graph.node:
+            if node.op_type != "Range" or len(node.input) != 3 or not all(i in constants for i in node.input):
+                continue
+            try:
+                start, limit, delta = (float(numpy_helper.to_array(constants[i]).reshape(-1)[0]) for i in node.input)
+            except (ValueError, IndexError, TypeError):
+                continue
+            if delta != 0 and (limit - start) / delta > _MOST_PROPAGATED:
+                return False
+    return True
+
+
 def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
-    return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    return onnx.shape_inference.infer_shapes(model, data_prop=_propagation_is_bounded(model))
 
 
 def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:

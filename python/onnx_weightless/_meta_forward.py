@@ -12,6 +12,7 @@ this interpreter, so ``gm(*meta_inputs)`` and ``meta_forward(gm, *meta_inputs)``
 
 from __future__ import annotations
 
+import math
 from itertools import chain
 from typing import Any
 
@@ -25,7 +26,7 @@ from ._builder import ONNX_INPUT
 from ._converters import lookup
 from ._converters.control_flow import OnnxIf, OnnxLoop, OnnxScan, OnnxTakenBranch
 from ._converters.sequences import OnnxSequenceMap
-from ._errors import ValueNeededError
+from ._errors import LimitError, ValueNeededError
 from ._graph_module import GraphModuleBase
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
@@ -76,6 +77,56 @@ def _one_or_tuple(results: tuple[Any, ...]) -> Any:
     return results[0] if len(results) == 1 else results
 
 
+#: Iterations of one Loop, Scan or SequenceMap a meta run follows: each runs the body, so a
+#: hostile trip count (2^62) would otherwise never end.
+MAX_ITERATIONS = 1 << 16
+#: Elements of a real tensor an operator may make from real inputs (shapes, counts) in a meta run;
+#: past this its result is a meta tensor, since only small tensors are ever read as values.
+MAX_REAL_ELEMENTS = 1 << 24
+#: Operators whose output size is read from their inputs' values: checked on meta before they run.
+_SIZED_BY_VALUES = {"OnnxConstantOfShape", "OnnxExpand", "OnnxTile", "OnnxRange", "OnnxRangeTyped"}
+
+
+def _oversized(module: Any, args: tuple) -> torch.Tensor | None:
+    """A meta tensor of the result of ConstantOfShape, Expand, Tile or Range on real inputs when it
+    would have more than MAX_REAL_ELEMENTS elements; None when it would not, or cannot be told."""
+    kind = type(module).__name__
+    try:
+        values = [int(v) for v in args[-1].reshape(-1)] if not kind.startswith("OnnxRange") else []
+        if kind == "OnnxConstantOfShape":
+            dims, dtype = values, module.value.dtype
+        elif kind == "OnnxExpand":
+            dims, dtype = list(torch.broadcast_shapes(tuple(args[0].shape), tuple(values))), args[0].dtype
+        elif kind == "OnnxTile":
+            dims, dtype = [size * repeat for size, repeat in zip(args[0].shape, values)], args[0].dtype
+        else:
+            start, limit, delta = (float(torch.as_tensor(a).reshape(-1)[0]) for a in args)
+            dims, dtype = [max(0, math.ceil((limit - start) / delta))], torch.as_tensor(args[0]).dtype
+    except (RuntimeError, ValueError, TypeError, ZeroDivisionError, OverflowError, AttributeError, IndexError):
+        return None  # the operator itself says what is wrong
+    if any(d < 0 for d in dims) or math.prod(dims) <= MAX_REAL_ELEMENTS:
+        return None
+    return torch.empty(dims, dtype=dtype, device="meta")
+
+
+def _all_real(values: list[Any]) -> bool:
+    return all(not isinstance(v, torch.Tensor) or v.device.type != "meta" for v in values)
+
+
+def _counted(name: str) -> Any:
+    """_run_body, refusing with a LimitError past MAX_ITERATIONS runs."""
+    runs = 0
+
+    def run(body: fx.GraphModule, inputs: Any) -> Any:
+        nonlocal runs
+        runs += 1
+        if runs > MAX_ITERATIONS:
+            raise LimitError(f"node {name!r} runs its body more than {MAX_ITERATIONS} times, more than meta_forward follows")
+        return _run_body(body, inputs)
+
+    return run
+
+
 class _MetaInterpreter(fx.Interpreter):
     def run_node(self, n: fx.Node) -> Any:
         self.current = n
@@ -94,17 +145,25 @@ class _MetaInterpreter(fx.Interpreter):
         if isinstance(module, OnnxIf):
             return self._run_if(module, *args)
         if isinstance(module, OnnxLoop):
-            return _one_or_tuple(module.iterate(args, _run_body, self._reader(module)))
+            return _one_or_tuple(module.iterate(args, _counted(self.current.name), self._reader(module)))
         if isinstance(module, (OnnxScan, OnnxSequenceMap)):
-            return _one_or_tuple(module.iterate(args, _run_body))
+            return _one_or_tuple(module.iterate(args, _counted(self.current.name)))
         if _shape_only(module):
             # It reads sizes only: give it a data-free CPU stand-in so the shape stays real.
             (source,) = args
             stand_in = torch.empty((), dtype=source.dtype).expand(source.shape)
             return module(stand_in)
+        if type(module).__name__ in _SIZED_BY_VALUES and not kwargs and _all_real(list(args)):
+            # Sized by its inputs' values: a hostile shape would make it allocate without bound.
+            oversized = _oversized(module, args)
+            if oversized is not None:
+                return oversized
         try:
             return module(*args, **kwargs)
         except (RuntimeError, NotImplementedError, TypeError) as first:
+            if "can't allocate memory" in str(first):
+                raise LimitError(f"node {self.current.name!r} would allocate more memory than there is for real "
+                                 "values in a meta run") from first
             state = dict(module.named_parameters()) | dict(module.named_buffers())
             flat, _ = tree_flatten((args, kwargs))
             if not _mixes_devices(flat + list(state.values())):
@@ -122,6 +181,10 @@ class _MetaInterpreter(fx.Interpreter):
 
         def read(value: torch.Tensor, what: str) -> torch.Tensor:
             if value.device.type != "meta":
+                if what == "trip count" and int(value.reshape(-1)[0]) > MAX_ITERATIONS:
+                    # Refused before the first iteration rather than after 65,536 of them.
+                    raise LimitError(f"node {node.name!r}: a Loop of {int(value.reshape(-1)[0])} iterations, more than "
+                                     f"the {MAX_ITERATIONS} meta_forward follows")
                 return value
             position = {"trip count": 0, "condition": int(module.has_trip_count)}.get(what)
             depends_on = _graph_inputs(node.args[position]) if position is not None else []
