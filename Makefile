@@ -60,6 +60,7 @@ help:
 	@echo "make coverage  sweep onnx's operator test cases, rewrite docs/coverage.md and its baseline"
 	@echo "make export-sweep  every architecture fixture (both opsets and layouts) through ow.export at three sizes per symbol, and torch.compile"
 	@echo "make bench   time and memory of loading and converting, against onnx and onnx2torch; rewrites docs/benchmarks.md"
+	@echo "make onnx-cpp  build ONNX's C++ library (the CLI's shape inference) from the onnx sdist the lock pins; make cpp runs it"
 
 # Installs those of the Debian packages $(1) that are missing.
 define apt_install

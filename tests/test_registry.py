@@ -168,12 +168,12 @@ def test_meta_forward_raises_the_first_error_not_its_retrys():
 
 # Each group may import the groups before it, never those after.
 _LAYERS = (
-    {"_onnx_op", "_graphs", "_core", "_errors", "_dtypes", "_adapter", "_gc_pause", "_progress"},
+    {"_onnx_op", "_graphs", "_core", "_errors", "_dtypes", "_adapter", "_gc_pause", "_progress", "_loop_shapes"},
     {"_converters", "_opaque", "_value_inputs", "_tensors", "_skeleton", "_shared_tensors", "_graph_module",
      "_host_values", "_integer_forms", "_fake_run", "_sequence_scans"},
     {"_session"},
     {"_builder"},
-    {"_convert", "_meta_forward", "_shapes", "_inspect", "_materialize", "_strip", "_export"},
+    {"_convert", "_meta_forward", "_shapes", "_inspect", "_materialize", "_strip", "_export", "_diff"},
     {"_cli", "__main__"},  # the command line, on top of the library
 )
 

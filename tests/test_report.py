@@ -85,7 +85,7 @@ def test_a_cnn_report_shows_its_stages(tmp_path):
 
 
 def test_a_report_says_what_it_could_not_cost(tmp_path):
-    report = ow.inspect(REPO / "tests" / "wild" / "onnxscript" / "recurrent_loop.onnx")
+    report = ow.inspect(REPO / "tests" / "wild" / "tf2onnx" / "tensor_ops.onnx")
     assert not report.analysis.complete
     html = report.to_html()
     assert "Incomplete:" in html and 'id="uncosted"' in html

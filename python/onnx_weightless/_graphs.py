@@ -110,3 +110,44 @@ def structure_bytes(model: ModelProto) -> bytes:
     for tensor in source.initializer:
         graph.initializer.add(name=tensor.name, data_type=tensor.data_type, dims=tensor.dims)
     return light.SerializeToString()
+
+
+#: Model-local functions may call one another at most this deep (onnx's own inliner's limit).
+MOST_NESTED_CALLS = 100
+
+
+def unbounded_function_calls(model: ModelProto) -> str | None:
+    """Why the model's local functions cannot be followed: one calls itself through others, or
+    calls nest deeper than MOST_NESTED_CALLS (older onnx releases crash inlining or inferring
+    through them, and a conversion would never end); None when they can."""
+    local = {(f.domain, f.name): f for f in model.functions}
+    calls = {}
+    for key, function in local.items():
+        nodes = [n for n in function.node]
+        nodes += [inner for n in function.node for g in node_subgraphs(n) for held in walk_graphs(g) for inner in held.node]
+        calls[key] = sorted({(n.domain, n.op_type) for n in nodes} & local.keys())
+    depth: dict[tuple[str, str], int] = {}
+    for root in local:
+        # Depth-first, without recursion: (function, index of its next call, the path to it).
+        stack, on_path = [(root, 0)], {root}
+        while stack:
+            key, next_call = stack[-1]
+            if key in depth:
+                stack.pop()
+                on_path.discard(key)
+                continue
+            if next_call < len(calls[key]):
+                stack[-1] = (key, next_call + 1)
+                callee = calls[key][next_call]
+                if callee in on_path:
+                    return f"the model-local function {callee[0]}::{callee[1]} calls itself"
+                if callee not in depth:
+                    stack.append((callee, 0))
+                    on_path.add(callee)
+                continue
+            depth[key] = 1 + max((depth[c] for c in calls[key]), default=0)
+            if depth[key] > MOST_NESTED_CALLS:
+                return f"model-local functions call one another more than {MOST_NESTED_CALLS} deep"
+            stack.pop()
+            on_path.discard(key)
+    return None

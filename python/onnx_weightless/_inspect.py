@@ -28,7 +28,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from . import _core
-from ._graphs import name_unnamed_dims, walk_graphs
+from ._graphs import name_unnamed_dims, unbounded_function_calls, walk_graphs
 from ._loop_shapes import with_loop_shapes
 from ._skeleton import load_skeleton
 
@@ -136,6 +136,8 @@ def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:
+    if unbounded_function_calls(model):
+        return model, False  # older onnx releases crash inlining or inferring through them
     model = _inlined(model)
     try:
         inferred = _infer(model)

@@ -25,8 +25,8 @@ from torch import fx
 from . import _adapter, _core
 from ._converters import OpRecord, lookup
 from ._converters.registry import normalize_domain, opsets_of
-from ._errors import ConversionError, ExternalDataError, MissingWeightsError, WeightlessError
-from ._graphs import INLINE_CONSTANT_FORMS, structure_bytes, walk_graphs
+from ._errors import ConversionError, ExternalDataError, FormatError, MissingWeightsError, WeightlessError
+from ._graphs import INLINE_CONSTANT_FORMS, structure_bytes, unbounded_function_calls, walk_graphs
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 from ._opaque import opaque_converter
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
@@ -223,6 +223,9 @@ class Session:
         # The structure the converters rely on, checked first: a fault is a FormatError naming the
         # node and the field, not an exception from inside a converter.
         _core.validate_graph(structure_bytes(model))
+        unbounded = unbounded_function_calls(model)
+        if unbounded:
+            raise FormatError(f"[validate] {unbounded}: a conversion cannot follow them")
         resolver = TensorResolver(folder, self.size_threshold)
         self.conversion = _plan(model, resolver, self.with_weights)
         self.conversion.subgraph_builder = self.subgraph_builder
