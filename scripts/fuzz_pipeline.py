@@ -44,9 +44,10 @@ MATERIALIZE_UP_TO = 256 << 20
 # ------------------------------------------------------------------------------------------- seeds
 
 
-def seed_files() -> list[Path]:
+def seed_files(with_fixtures: bool) -> list[Path]:
     found = sorted((REPO / "tests" / "wild").rglob("*.onnx"))
-    found += sorted((REPO / ".cache" / "fixtures").glob("arch-*-embedded/model.onnx"))
+    if with_fixtures:
+        found += sorted((REPO / ".cache" / "fixtures").glob("arch-*-embedded/model.onnx"))
     found.append(REPO / "models" / "llama3-8b.onnx")
     return [p for p in found if p.is_file()]
 
@@ -206,6 +207,9 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=0, help="or stop after this many cases")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")
     parser.add_argument("--out", type=Path, default=REPO / ".cache" / "fuzz-pipeline")
+    parser.add_argument("--committed-seeds-only", action="store_true",
+                        help="seed with the committed files only (not the fixtures built in .cache): with --seed and "
+                             "--cases, the same cases on every machine")
     args = parser.parse_args()
 
     import onnx  # noqa: F401 - imported once, before the children fork
@@ -226,7 +230,7 @@ def main() -> int:
             failed[signature(*failure)] = failure
             print(f"still fails: {old.name}: {failure[0]}: {failure[1][:200]}")
 
-    seeds = skeletons(seed_files(), work)
+    seeds = skeletons(seed_files(not args.committed_seeds_only), work)
     print(f"{len(seeds)} seeds; random seed {args.seed}", flush=True)
     rng = random.Random(args.seed)
     kinds = collections.Counter()
