@@ -53,7 +53,7 @@ help:
 	@echo "make demo    convert the bundled 8B-parameter skeleton (models/llama3-8b.onnx)"
 	@echo "make test    run the C++ and Python test suites (Python: newest and oldest supported onnx)"
 	@echo "make fuzz    run each libFuzzer target for FUZZ_SECONDS (default $(FUZZ_SECONDS)); fuzz-smoke: $(FUZZ_SMOKE_SECONDS) s each"
-	@echo "make fuzz-pipeline  mutated real files through scan, load, inspect, convert, meta_forward, materialize for FUZZ_SECONDS"
+	@echo "make fuzz-pipeline  mutated real files through scan, load, inspect, convert, meta_forward, export, materialize for FUZZ_SECONDS"
 	@echo "make test-sanitize  the C++ tests under AddressSanitizer and UBSan"
 	@echo "make lock    re-resolve every Python package to the newest version within requirements/dev.in and pyproject.toml"
 	@echo "make wild-corpus  regenerate tests/wild/ (ONNX files made by onnxruntime-genai, optimum, spox, skl2onnx, tf2onnx, paddle2onnx, onnxscript, the TorchScript exporter)"
@@ -204,11 +204,11 @@ fuzz: fuzz-build fuzz-seeds
 fuzz-smoke: fuzz-build fuzz-seeds
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
-# The whole pipeline (scan, load, inspect, convert, meta_forward, materialize) on mutated real files,
+# The whole pipeline (scan, load, inspect, convert, meta_forward, export, materialize) on mutated real files,
 # each case in a forked child under a cap (scripts/fuzz_pipeline.py, docs/fuzzing.md). The smoke in
 # `make test` runs the same cases everywhere (a fixed seed, the committed seed files), so that CI
 # fails on a regression, not on a new random finding; `make fuzz-pipeline` explores.
-FUZZ_PIPELINE_SMOKE := --committed-seeds-only --seed 1 --cases 150
+FUZZ_PIPELINE_SMOKE := --committed-seeds-only --seed 1 --cases 2000
 
 fuzz-pipeline: python-package
 	$(PY) scripts/fuzz_pipeline.py --seconds $(FUZZ_SECONDS)

@@ -3,8 +3,8 @@
 import onnx_weightless as ow
 
 PUBLIC = {
-    "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExportError", "ExternalDataError", "FixedDimensionWarning", "FormatError", "LimitError", "MissingWeightsError",
-    "ModelReadError", "ModelReport", "OpaqueOp", "TENSORS_NOT_HELD", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueNeededError", "ValueShape", "WeightlessError",
+    "ConversionError", "DEFAULT_SIZE_THRESHOLD", "ExportError", "ExternalDataError", "FixedDimensionWarning", "FormatError", "LimitError", "MetaForwardError",
+    "MissingWeightsError", "ModelReadError", "ModelReport", "OpaqueOp", "TENSORS_NOT_HELD", "UnsupportedDtypeError", "UnsupportedOperatorError", "ValueNeededError", "ValueShape", "WeightlessError",
     "convert", "diff", "export", "inspect", "load", "materialize", "meta_forward", "propagate_shapes", "register_converter", "scan", "strip", "torch_dtype",
     "weightless_onnx_loader",
 }
@@ -17,7 +17,7 @@ def test_public_names():
 
 def test_error_hierarchy():
     for name in ("FormatError", "ModelReadError", "ExternalDataError", "MissingWeightsError", "UnsupportedDtypeError",
-                 "UnsupportedOperatorError", "ConversionError", "ValueNeededError", "ExportError"):
+                 "UnsupportedOperatorError", "ConversionError", "ValueNeededError", "MetaForwardError", "ExportError"):
         assert issubclass(getattr(ow, name), ow.WeightlessError)
     assert issubclass(ow.LimitError, ow.FormatError)
     assert issubclass(ow.UnsupportedOperatorError, NotImplementedError)

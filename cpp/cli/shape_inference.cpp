@@ -6,6 +6,7 @@
 #include <exception>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include <onnx/inliner/inliner.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
+
+#include "onnx_weightless/value_types.hpp"
 
 namespace onnx_weightless::cli {
 namespace {
@@ -102,10 +105,27 @@ bool propagation_is_bounded(const onnx::GraphProto& graph) {
     return true;
 }
 
+/// ONNX shape inference on `model`, its untyped values declared first so that no operator's
+/// inference reads a null type (value_types.hpp, as python/onnx_weightless/_shape_inference.py).
+/// `model` is left as it was when inference throws.
 void infer(onnx::ModelProto& model) {
     const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0,
                                               /*data_prop=*/propagation_is_bounded(model.graph()));
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+    std::string bytes;
+    model.SerializeToString(&bytes);
+    onnx::ModelProto declared;
+    const std::string declared_bytes = declare_untyped_values(bytes);
+    if (declared_bytes.size() > INT_MAX || !declared.ParseFromArray(declared_bytes.data(), static_cast<int>(declared_bytes.size()))) {
+        throw std::runtime_error("the model with its untyped values declared could not be parsed");
+    }
+    onnx::shape_inference::InferShapes(declared, onnx::OpSchemaRegistry::Instance(), options);
+    declared.SerializeToString(&bytes);
+    const std::optional<std::string> cleaned = remove_empty_types(bytes);
+    if (!cleaned) {
+        model = std::move(declared);
+    } else if (!model.ParseFromString(*cleaned)) {
+        throw std::runtime_error("the inferred model could not be parsed");
+    }
 }
 
 std::set<std::string> input_symbols(const onnx::GraphProto& graph) {

@@ -185,6 +185,10 @@ NamedAttribute read_attribute(Reader r, uint32_t depth) {
                 if (is_bytes(r)) value.s = r.get_string();
                 else r.skip();
                 break;
+            case number(f::Attribute::strings):
+                if (is_bytes(r)) value.strings.push_back(r.get_string());
+                else r.skip();
+                break;
             case number(f::Attribute::ints): read_ints(r, value.ints); break;
             case number(f::Attribute::t): attribute.scalar = read_tensor(message(r, "AttributeProto.t")).scalar; break;
             case number(f::Attribute::g):

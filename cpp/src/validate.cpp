@@ -4,6 +4,7 @@
 #include <set>
 
 #include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/limits.hpp"
 #include "onnx_weightless/onnx_fields.hpp"
 
 namespace onnx_weightless {
@@ -102,6 +103,17 @@ public:
         }
     }
 
+    void opsets(const std::vector<OpsetImport>& imports) {
+        for (const auto& opset : imports) {
+            const std::string what = "opset_import '" + printable(opset.domain.empty() ? "ai.onnx" : opset.domain) + "'";
+            text(opset.domain, what, "domain");
+            if (opset.version < 0 || opset.version > limits::kMaxOpsetVersion) {
+                fail(what, "version", std::to_string(opset.version) + " is out of range (0 to " +
+                                          std::to_string(limits::kMaxOpsetVersion) + ")");
+            }
+        }
+    }
+
 private:
     static std::string printable(const std::string& s) {
         if (valid_utf8(s)) return s.size() > 200 ? s.substr(0, 200) + "…" : s;
@@ -122,8 +134,11 @@ private:
         }
     }
     void attribute(const std::string& name, const AttributeValue& value, const std::string& label) {
-        if (value.reference || value.type == 0) return;  // a function's reference; or an old file's untyped one
         const std::string field = "attribute '" + printable(name) + "'";
+        // ONNX's STRING and STRINGS attributes are UTF-8 text; converters decode them.
+        text(value.s, label, field);
+        for (size_t k = 0; k < value.strings.size(); ++k) text(value.strings[k], label, field + ", string " + std::to_string(k));
+        if (value.reference || value.type == 0) return;  // a function's reference; or an old file's untyped one
         const uint32_t expected = field_of_type(value.type);
         if (expected == 0) fail(label, field, "has the unknown type " + std::to_string(value.type));
         const uint32_t others = value.fields & ~(1u << expected);
@@ -163,6 +178,10 @@ bool valid_utf8(const std::string& text) {
     return true;
 }
 
-void validate_graph(const GraphView& graph) { Validator().graph(graph, nullptr, ""); }
+void validate_graph(const GraphView& graph) {
+    Validator validator;
+    validator.opsets(graph.opsets);
+    validator.graph(graph, nullptr, "");
+}
 
 }  // namespace onnx_weightless

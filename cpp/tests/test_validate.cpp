@@ -11,12 +11,14 @@ using namespace pb;
 namespace {
 
 /// The FormatError validate_graph raises for the model, or "" when it accepts it.
-std::string fault(const std::vector<std::string>& nodes, const std::string& extra = "") {
+std::string fault(const std::vector<std::string>& nodes, const std::string& extra = "",
+                  std::vector<std::pair<std::string, int64_t>> opsets = {{"", 21}}) {
     Graph g;
     g.nodes = nodes;
     g.extra = extra;
     Model m;
     m.graph = graph(g);
+    m.opsets = std::move(opsets);
     try {
         ow::validate_graph(ow::read_graph(model(m)));
     } catch (const ow::FormatError& e) {
@@ -78,4 +80,22 @@ TEST(Validate, NoDimensionIsNegative) {
     const std::string tensor_type = field_varint(1, FLOAT) + field_bytes(2, dims);
     const std::string input = field_bytes(11, field_bytes(1, "x") + field_bytes(2, field_bytes(1, tensor_type)));
     EXPECT_EQ(fault({node({{"x"}, {"a"}, "r", "Relu"})}, input), "[validate] value 'x', dimension 0: is negative");
+}
+
+TEST(Validate, StringAttributesAreUtf8) {
+    const std::string mode = field_bytes(1, "mode") + field_bytes(4, "con\xc5stant") + field_varint(20, 3);
+    EXPECT_EQ(fault({node({{"x"}, {"a"}, "pad", "Pad", {mode}})}, input_x()),
+              "[validate] node 0 ('pad', ai.onnx::Pad), attribute 'mode': is not valid UTF-8");
+    const std::string keys = field_bytes(1, "keys_strings") + field_bytes(9, "a") + field_bytes(9, "\xff") + field_varint(20, 8);
+    EXPECT_EQ(fault({node({{"x"}, {"a"}, "le", "LabelEncoder", {keys}})}, input_x()),
+              "[validate] node 0 ('le', ai.onnx::LabelEncoder), attribute 'keys_strings', string 1: is not valid UTF-8");
+}
+
+TEST(Validate, OpsetVersionsAreOnesOnnxCanLookUp) {
+    const std::vector<std::string> relu = {node({{"x"}, {"a"}, "r", "Relu"})};
+    EXPECT_EQ(fault(relu, input_x(), {{"", int64_t{1} << 62}}),
+              "[validate] opset_import 'ai.onnx', version: 4611686018427387904 is out of range (0 to 2147483647)");
+    EXPECT_NE(fault(relu, input_x(), {{"", 21}, {"com.\xff", 1}}).find("opset_import '(not UTF-8)', domain: is not valid UTF-8"),
+              std::string::npos);
+    EXPECT_EQ(fault(relu, input_x(), {{"", 21}, {"ai.onnx.ml", 5}}), "");
 }

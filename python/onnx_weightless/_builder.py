@@ -33,12 +33,15 @@ from ._progress import Progress
 from ._session import Conversion
 from ._shared_tensors import TENSORS_NOT_HELD, not_held, onnx_tensors, tie
 from ._sequence_scans import sequence_scans
+from ._shape_inference import infer_shapes
 from ._value_inputs import value_uses
 
-__all__ = ["ONNX_INPUT", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph"]
+__all__ = ["ONNX_INPUT", "ONNX_NODE", "ONNX_OUTPUTS", "OnnxInput", "build_graph_module", "build_subgraph"]
 
-#: fx node meta keys: a placeholder's ONNX graph input (an OnnxInput), a module call's ONNX output names.
+#: fx node meta keys: a placeholder's ONNX graph input (an OnnxInput); a module call's ONNX node
+#: name (onnx2torch's unique name when the node has none) and output names.
 ONNX_INPUT = "onnx_input"
+ONNX_NODE = "onnx_node"
 ONNX_OUTPUTS = "onnx_outputs"
 
 
@@ -71,7 +74,7 @@ class _Initializers(nn.Module):
 
 def _infer_shapes(model: ModelProto) -> ModelProto:
     try:
-        return onnx.shape_inference.infer_shapes(model)
+        return infer_shapes(model)
     except Exception:  # noqa: BLE001 - as onnx2torch does: convert without inferred shapes
         inferred = ModelProto()
         inferred.CopyFrom(model)
@@ -118,9 +121,9 @@ def build_graph_module(
     GraphModule class of the result (a subclass of ``GraphModuleBase``; its branches and bodies are
     plain ones)."""
     conversion.share_tensors = True
-    model = _infer_shapes(model)
     if model.ir_version < 3:
-        raise NotImplementedError(f"ONNX IR version {model.ir_version} is too old (3 or newer is supported)")
+        raise FormatError(f"ir_version {model.ir_version}: convert reads ONNX IR version 3 (ONNX 1.0) and newer")
+    model = _infer_shapes(model)
     unsupported = _unsupported(model.graph, conversion.opsets)
     if strict and unsupported:
         raise _strict_error(unsupported)
@@ -216,6 +219,7 @@ def _emit_integer_form(node: Any, onnx_graph: Any, record: Any, host: Mapping[st
                       for position, name in enumerate(inputs))
     nodes[node.unique_name] = torch_graph.call_function(
         integer_apply, (op_type, _integer_attributes(node, onnx_graph), *arguments))
+    nodes[node.unique_name].meta[ONNX_NODE] = node.name or node.unique_name
     nodes[node.unique_name].meta[ONNX_OUTPUTS] = tuple(node.output_values)
     return True
 
@@ -370,6 +374,7 @@ def _build_graph(
             kwargs = {key: arg for key, arg in zip(parameters, args[first:]) if arg is not None}
             args = args[:first]
         nodes[name] = torch_graph.call_module(module_name, args=tuple(args), kwargs=kwargs)
+        nodes[name].meta[ONNX_NODE] = node.name or node.unique_name
         nodes[name].meta[ONNX_OUTPUTS] = tuple(mapping.outputs)
 
     shown.close()

@@ -17,6 +17,7 @@ __all__ = [
     "UnsupportedOperatorError",
     "ConversionError",
     "ValueNeededError",
+    "MetaForwardError",
     "ExportError",
     "FixedDimensionWarning",
 ]
@@ -56,6 +57,18 @@ class ValueNeededError(WeightlessError):
     """A meta forward needs the value of a tensor it has only the shape of (an If's condition
     whose branches give different outputs): the message names the graph inputs to pass as real
     tensors."""
+
+
+class MetaForwardError(WeightlessError):
+    """An operator failed in a meta forward run (input shapes it cannot take, an attribute it
+    refuses): the message names the node and its operator, ``__cause__`` is torch's own exception."""
+
+    def __init__(self, message: str, node: str, op: OnnxOp | None) -> None:
+        super().__init__(message)
+        #: The fx node's name.
+        self.node = node
+        #: Its ONNX operator (domain, op type, version); None for a node that is no ONNX operator.
+        self.op = op
 
 
 class ExportError(WeightlessError):

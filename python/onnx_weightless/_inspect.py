@@ -30,6 +30,7 @@ from onnx import helper, numpy_helper
 from . import _core
 from ._graphs import name_unnamed_dims, unbounded_function_calls, walk_graphs
 from ._loop_shapes import with_loop_shapes
+from ._shape_inference import infer_shapes
 from ._skeleton import load_skeleton
 
 __all__ = ["ModelReport", "inspect"]
@@ -132,7 +133,7 @@ def _propagation_is_bounded(model: onnx.ModelProto) -> bool:
 
 
 def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
-    return onnx.shape_inference.infer_shapes(model, data_prop=_propagation_is_bounded(model))
+    return infer_shapes(model, data_prop=_propagation_is_bounded(model))
 
 
 def _with_inferred_shapes(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:

@@ -22,11 +22,11 @@ from torch._subclasses.fake_tensor import FakeTensor
 from torch.func import functional_call
 from torch.utils._pytree import tree_flatten, tree_map
 
-from ._builder import ONNX_INPUT
+from ._builder import ONNX_INPUT, ONNX_NODE
 from ._converters import lookup
 from ._converters.control_flow import OnnxIf, OnnxLoop, OnnxScan, OnnxTakenBranch
 from ._converters.sequences import OnnxSequenceMap
-from ._errors import LimitError, ValueNeededError
+from ._errors import LimitError, MetaForwardError, ValueNeededError, WeightlessError
 from ._graph_module import GraphModuleBase
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
@@ -127,16 +127,31 @@ def _counted(name: str) -> Any:
     return run
 
 
+def _node_op(interpreter: fx.Interpreter, n: fx.Node) -> Any:
+    """The ONNX operator a node's module runs, or None."""
+    return getattr(interpreter.fetch_attr(n.target), ONNX_OP_ATTRIBUTE, None) if n.op == "call_module" else None
+
+
 class _MetaInterpreter(fx.Interpreter):
+    def __init__(self, module: fx.GraphModule) -> None:
+        super().__init__(module)
+        # fx would add "While executing %node" to the message of every error, typed ones included;
+        # the errors raised here name the node themselves.
+        self.extra_traceback = False
+
     def run_node(self, n: fx.Node) -> Any:
         self.current = n
         try:
             return super().run_node(n)
         except Exception as error:
-            op = getattr(self.fetch_attr(n.target), ONNX_OP_ATTRIBUTE, None) if n.op == "call_module" else None
-            if hasattr(error, "add_note"):  # Python 3.11+
-                error.add_note(f"while running node {n.name!r}" + (f" ({op})" if op else "") + " in meta_forward")
-            raise
+            op, name = _node_op(self, n), n.meta.get(ONNX_NODE, n.name)
+            where = f"while running node {name!r}" + (f" ({op})" if op else "") + " in meta_forward"
+            if isinstance(error, WeightlessError):  # typed already (a LimitError, a body's MetaForwardError)
+                if hasattr(error, "add_note"):  # Python 3.11+
+                    error.add_note(where)
+                raise
+            lines = str(error).strip().splitlines()
+            raise MetaForwardError(f"{where}: {type(error).__name__}: {lines[0] if lines else ''}", name, op) from error
 
     def call_module(self, target: str, args: Any, kwargs: Any) -> Any:
         module = self.fetch_attr(target)

@@ -29,6 +29,7 @@ from ._errors import ConversionError, ExternalDataError, FormatError, MissingWei
 from ._graphs import INLINE_CONSTANT_FORMS, structure_bytes, unbounded_function_calls, walk_graphs
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 from ._opaque import opaque_converter
+from ._shape_inference import infer_shapes
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
 from ._value_inputs import value_uses
@@ -307,7 +308,7 @@ def _safe_shape_inference(onnx_model_or_path: Any, **kwargs: Any) -> ModelProto:
         return _adapter.original(onnx2torch.converter, "safe_shape_inference")(onnx_model_or_path, **kwargs)
     model = active.begin_conversion(onnx_model_or_path)
     # The skeleton is small, so shape inference runs in memory: no temporary copy next to the model.
-    return onnx.shape_inference.infer_shapes(model, **kwargs)
+    return infer_shapes(model, **kwargs)
 
 
 def _get_converter(domain: str, operation_type: str, version: int) -> Any:

@@ -10,6 +10,7 @@
 #include "bindings.hpp"
 #include "onnx_weightless/report.hpp"
 #include "onnx_weightless/validate.hpp"
+#include "onnx_weightless/value_types.hpp"
 
 namespace nb = nanobind;
 
@@ -175,6 +176,35 @@ void init_analysis(nb::module_& m) {
         },
         nb::arg("model"),
         "Raises FormatError at the first structural fault of a serialized ModelProto's graph (validate.hpp).");
+    m.def(
+        "declare_untyped_values",
+        [](nb::bytes model) {
+            std::string_view bytes(model.c_str(), model.size());
+            std::string declared;
+            {
+                nb::gil_scoped_release release;
+                declared = declare_untyped_values(bytes);
+            }
+            return nb::bytes(declared.data(), declared.size());
+        },
+        nb::arg("model"),
+        "The serialized ModelProto with each value its graphs compute or read untyped declared with an empty type "
+        "(value_types.hpp).");
+    m.def(
+        "remove_empty_types",
+        [](nb::bytes model) -> std::optional<nb::bytes> {
+            std::string_view bytes(model.c_str(), model.size());
+            std::optional<std::string> cleaned;
+            {
+                nb::gil_scoped_release release;
+                cleaned = remove_empty_types(bytes);
+            }
+            if (!cleaned) return std::nullopt;
+            return nb::bytes(cleaned->data(), cleaned->size());
+        },
+        nb::arg("model"),
+        "The serialized ModelProto without the empty type declarations inference left; None when it has none "
+        "(value_types.hpp).");
     m.def(
         "analyze",
         [](nb::bytes model, const std::map<std::string, int64_t>& dims, size_t largest) {

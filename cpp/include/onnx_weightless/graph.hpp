@@ -41,6 +41,7 @@ struct AttributeValue {
     int64_t i = 0;
     float f = 0;
     std::string s;
+    std::vector<std::string> strings;
     std::vector<int64_t> ints;
     std::vector<GraphView> graphs;
     int32_t type = 0;  ///< AttributeProto.type as written (0: not written)

@@ -22,6 +22,9 @@ constexpr uint64_t kMaxSmallMessageBytes = 1 << 20;
 constexpr uint64_t kMaxCopiedBase = 64 << 20;
 constexpr uint64_t kMaxCopiedPerFileByte = 16;
 
+/// An opset import's version: onnx looks operator schemas up by an `int` version.
+constexpr int64_t kMaxOpsetVersion = 0x7fffffff;
+
 /// A dimension expression (`(past + new)*4`): parentheses nested at most this deep, powers at most
 /// this high.
 constexpr int kMaxExpressionNesting = 16;

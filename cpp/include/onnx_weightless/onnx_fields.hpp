@@ -68,7 +68,15 @@ enum class Attribute : uint32_t {
 
 enum class ValueInfo : uint32_t { name = 1, type = 2 };
 
-enum class Type : uint32_t { tensor_type = 1, denotation = 6 };
+enum class Type : uint32_t {
+    tensor_type = 1,
+    sequence_type = 4,
+    map_type = 5,
+    denotation = 6,
+    opaque_type = 7,
+    sparse_tensor_type = 8,
+    optional_type = 9,
+};
 
 enum class TensorType : uint32_t { elem_type = 1, shape = 2 };
 

@@ -1,9 +1,10 @@
 // The structure a conversion relies on, checked before it starts, in one pass over the graph view
 // (no weights): every node input is produced by a graph input, an initializer, an earlier node or
-// an enclosing graph; every graph output by one of those; names, op types and domains are valid
-// UTF-8; each attribute's declared type agrees with the field that holds its value; no dimension
-// is negative. A failure is a FormatError naming the node (index, name, operator) or the value,
-// and the field.
+// an enclosing graph; every graph output by one of those; names, op types, domains and string
+// attributes are valid UTF-8; each attribute's declared type agrees with the field that holds its
+// value; no dimension is negative; each opset version is one onnx can look schemas up by (an
+// int). A failure is a FormatError naming the node (index, name, operator), the value or the
+// opset import, and the field.
 //
 // What this adds over onnx.checker: it runs on the skeleton in milliseconds (the checker needs
 // the model in memory, and with_weights its 2 GB protobuf limit), never loads external data, and

@@ -451,14 +451,15 @@ def loop_counter(node: NodeProto) -> LoopCounter | None:
         return None
     producers = {output: n for n in body.node for output in n.output}
     comparison = producers.get(_through_casts(body.output[0].name, producers))
-    if comparison is None or comparison.op_type not in ("Less", "Greater"):
+    if comparison is None or comparison.op_type not in ("Less", "Greater") or len(comparison.input) != 2:
         return None
     grown, bound = comparison.input if comparison.op_type == "Less" else reversed(comparison.input)
     grown, bound = _through_casts(grown, producers), _through_casts(bound, producers)
     carried_in = [value.name for value in body.input[2:]]
     carried_out = [_through_casts(value.name, producers) for value in body.output[1 : 1 + carried]]
     addition = producers.get(grown)
-    if bound not in carried_in or carried_out[carried_in.index(bound)] != bound or addition is None or addition.op_type != "Add":
+    if (bound not in carried_in or carried_out[carried_in.index(bound)] != bound or addition is None
+            or addition.op_type != "Add" or len(addition.input) != 2):
         return None
     constants = {t.name: t for t in body.initializer}
     constants.update({n.output[0]: n.attribute[0].t for n in body.node

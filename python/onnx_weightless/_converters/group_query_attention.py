@@ -119,10 +119,14 @@ class GroupQueryAttention(nn.Module, OnnxToTorchModule, TakesPythonValues):
         q, k, v = split_heads(query, heads), split_heads(key, kv_heads), split_heads(value, kv_heads)
         size = q.shape[-1]
         (total,) = values_list(total_sequence_length)
-        for past in (past_key, past_value):
-            if past is not None:  # the caches' batch and head size are the query's (genai leaves them symbolic)
-                torch._check(past.shape[0] == batch)
-                torch._check(past.shape[3] == size)
+        for name, past in (("past_key", past_key), ("past_value", past_value)):
+            if past is None:
+                continue
+            for axis, what, expected in ((0, "a batch of", batch), (3, "heads of size", size)):
+                if isinstance(past.shape[axis], int) and isinstance(expected, int) and past.shape[axis] != expected:
+                    raise ValueError(f"{name} has {what} {past.shape[axis]}, the query {expected}")
+                # Symbolic (traced) sizes: the caches' batch and head size are the query's (genai leaves them symbolic).
+                torch._check(past.shape[axis] == expected)
         past_buffer = past_key.shape[2] if past_key is not None else 0
         # sym_max and a tensor condition rather than max() and if: symbolic sizes stay unguarded.
         length = torch.sym_max(total, past_buffer)

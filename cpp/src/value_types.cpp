@@ -1,0 +1,349 @@
+#include "onnx_weightless/value_types.hpp"
+
+#include <set>
+#include <vector>
+
+#include <protozero/exception.hpp>
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
+
+#include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/limits.hpp"
+#include "onnx_weightless/onnx_fields.hpp"
+
+namespace onnx_weightless {
+namespace {
+
+namespace f = fields;
+using fields::number;
+using Reader = protozero::pbf_reader;
+
+constexpr auto kLengthDelimited = protozero::pbf_wire_type::length_delimited;
+
+Reader reader(std::string_view bytes) { return Reader(bytes.data(), bytes.size()); }
+std::string_view view(const protozero::data_view& v) { return {v.data(), v.size()}; }
+
+/// The names a graph's values are typed under: its own, then its enclosing graphs'.
+struct Scope {
+    std::set<std::string> names;
+    const Scope* outer = nullptr;
+
+    bool has(const std::string& name) const {
+        for (const Scope* s = this; s; s = s->outer) {
+            if (s->names.count(name)) return true;
+        }
+        return false;
+    }
+};
+
+/// The field `r` just read, tag and value, as it is in the input.
+std::string_view raw_field(const char* before, const Reader& r) {
+    return {before, static_cast<size_t>(r.data().data() - before)};
+}
+
+bool is_message(const Reader& r) { return r.wire_type() == kLengthDelimited; }
+
+/// Whether a serialized ValueInfoProto holds a type field.
+bool has_type(std::string_view value_info) {
+    Reader r = reader(value_info);
+    while (r.next()) {
+        if (r.tag() == number(f::ValueInfo::type) && is_message(r)) return true;
+        r.skip();
+    }
+    return false;
+}
+
+std::string name_of(std::string_view message, uint32_t field) {
+    Reader r = reader(message);
+    std::string name;
+    while (r.next()) {
+        if (r.tag() == field && is_message(r)) name = r.get_string();
+        else r.skip();
+    }
+    return name;
+}
+
+/// Whether a serialized TypeProto holds no value: no tensor, sequence, map, opaque, sparse or
+/// optional type.
+bool empty_type(std::string_view type) {
+    Reader r = reader(type);
+    while (r.next()) {
+        switch (r.tag()) {
+            case number(f::Type::tensor_type):
+            case number(f::Type::sequence_type):
+            case number(f::Type::map_type):
+            case number(f::Type::opaque_type):
+            case number(f::Type::sparse_tensor_type):
+            case number(f::Type::optional_type): return false;
+            default: r.skip();
+        }
+    }
+    return true;
+}
+
+void check_depth(uint32_t depth) {
+    if (depth > limits::kMaxGraphDepth) {
+        throw LimitError("subgraphs nest more than " + std::to_string(limits::kMaxGraphDepth) + " deep");
+    }
+}
+
+// ------------------------------------------------------------------------------------ declaring
+
+std::string declared_graph(std::string_view graph, const Scope* outer, uint32_t depth);
+
+std::string declared_node(std::string_view node, const Scope& scope, uint32_t depth) {
+    std::string out;
+    protozero::pbf_writer w(out);
+    Reader r = reader(node);
+    while (true) {
+        const char* before = r.data().data();
+        if (!r.next()) break;
+        if (r.tag() != number(f::Node::attribute) || !is_message(r)) {
+            r.skip();
+            out.append(raw_field(before, r));
+            continue;
+        }
+        std::string attribute;
+        protozero::pbf_writer a(attribute);
+        Reader ar = reader(view(r.get_view()));
+        while (true) {
+            const char* at = ar.data().data();
+            if (!ar.next()) break;
+            const bool graph = (ar.tag() == number(f::Attribute::g) || ar.tag() == number(f::Attribute::graphs)) && is_message(ar);
+            if (!graph) {
+                ar.skip();
+                attribute.append(raw_field(at, ar));
+                continue;
+            }
+            a.add_message(ar.tag(), declared_graph(view(ar.get_view()), &scope, depth + 1));
+        }
+        w.add_message(number(f::Node::attribute), attribute);
+    }
+    return out;
+}
+
+std::string declared_graph(std::string_view graph, const Scope* outer, uint32_t depth) {
+    check_depth(depth);
+    Scope scope{{}, outer};
+    std::vector<std::string> read_or_written;  // node inputs and outputs, in order
+    Reader r = reader(graph);
+    while (r.next()) {
+        if (!is_message(r)) {
+            r.skip();
+            continue;
+        }
+        const std::string_view value = view(r.get_view());
+        switch (r.tag()) {
+            case number(f::Graph::input):
+            case number(f::Graph::value_info):
+                if (has_type(value)) scope.names.insert(name_of(value, number(f::ValueInfo::name)));
+                break;
+            case number(f::Graph::output): scope.names.insert(name_of(value, number(f::ValueInfo::name))); break;
+            case number(f::Graph::initializer): scope.names.insert(name_of(value, number(f::Tensor::name))); break;
+            case number(f::Graph::sparse_initializer): {
+                Reader s = reader(value);
+                while (s.next()) {
+                    if (s.tag() == number(f::SparseTensor::values) && is_message(s)) {
+                        scope.names.insert(name_of(view(s.get_view()), number(f::Tensor::name)));
+                    } else {
+                        s.skip();
+                    }
+                }
+                break;
+            }
+            case number(f::Graph::node): {
+                Reader n = reader(value);
+                while (n.next()) {
+                    const bool name = (n.tag() == number(f::Node::input) || n.tag() == number(f::Node::output)) && is_message(n);
+                    if (name) read_or_written.push_back(n.get_string());
+                    else n.skip();
+                }
+                break;
+            }
+            default: break;
+        }
+    }
+    std::vector<std::string> untyped;
+    for (auto& name : read_or_written) {
+        if (!name.empty() && !scope.has(name)) {
+            scope.names.insert(name);
+            untyped.push_back(std::move(name));
+        }
+    }
+    // Subgraphs see every value of this graph typed (declared now, if not before).
+    std::string out;
+    protozero::pbf_writer w(out);
+    Reader again = reader(graph);
+    while (true) {
+        const char* before = again.data().data();
+        if (!again.next()) break;
+        if (again.tag() == number(f::Graph::node) && is_message(again)) {
+            w.add_message(number(f::Graph::node), declared_node(view(again.get_view()), scope, depth));
+        } else if (again.tag() == number(f::Graph::output) && is_message(again)) {
+            const std::string_view output = view(again.get_view());
+            if (has_type(output)) {
+                out.append(raw_field(before, again));
+            } else {
+                std::string typed(output);
+                protozero::pbf_writer(typed).add_message(number(f::ValueInfo::type), std::string());
+                w.add_message(number(f::Graph::output), typed);
+            }
+        } else {
+            again.skip();
+            out.append(raw_field(before, again));
+        }
+    }
+    for (const auto& name : untyped) {
+        std::string value_info;
+        protozero::pbf_writer v(value_info);
+        v.add_string(number(f::ValueInfo::name), name);
+        v.add_message(number(f::ValueInfo::type), std::string());
+        w.add_message(number(f::Graph::value_info), value_info);
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------------------------- removing
+
+/// The graph without its empty declarations; nullopt when it (and its subgraphs) has none.
+std::optional<std::string> without_empty_graph(std::string_view graph, uint32_t depth);
+
+std::optional<std::string> without_empty_node(std::string_view node, uint32_t depth) {
+    std::string out;
+    protozero::pbf_writer w(out);
+    bool changed = false;
+    Reader r = reader(node);
+    while (true) {
+        const char* before = r.data().data();
+        if (!r.next()) break;
+        if (r.tag() != number(f::Node::attribute) || !is_message(r)) {
+            r.skip();
+            out.append(raw_field(before, r));
+            continue;
+        }
+        const std::string_view attribute_view = view(r.get_view());
+        std::string attribute;
+        protozero::pbf_writer a(attribute);
+        bool attribute_changed = false;
+        Reader ar = reader(attribute_view);
+        while (true) {
+            const char* at = ar.data().data();
+            if (!ar.next()) break;
+            const bool graph = (ar.tag() == number(f::Attribute::g) || ar.tag() == number(f::Attribute::graphs)) && is_message(ar);
+            if (!graph) {
+                ar.skip();
+                attribute.append(raw_field(at, ar));
+                continue;
+            }
+            const uint32_t tag = ar.tag();
+            const std::string_view sub = view(ar.get_view());
+            auto cleaned = without_empty_graph(sub, depth + 1);
+            attribute_changed |= cleaned.has_value();
+            if (cleaned) a.add_message(tag, *cleaned);
+            else a.add_message(tag, sub.data(), sub.size());
+        }
+        changed |= attribute_changed;
+        if (attribute_changed) w.add_message(number(f::Node::attribute), attribute);
+        else out.append(raw_field(before, r));
+    }
+    if (!changed) return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> without_empty_graph(std::string_view graph, uint32_t depth) {
+    check_depth(depth);
+    std::string out;
+    protozero::pbf_writer w(out);
+    bool changed = false;
+    Reader r = reader(graph);
+    while (true) {
+        const char* before = r.data().data();
+        if (!r.next()) break;
+        const uint32_t tag = r.tag();
+        if (!is_message(r) || (tag != number(f::Graph::value_info) && tag != number(f::Graph::output) &&
+                               tag != number(f::Graph::node))) {
+            r.skip();
+            out.append(raw_field(before, r));
+            continue;
+        }
+        const std::string_view value = view(r.get_view());
+        if (tag == number(f::Graph::node)) {
+            auto cleaned = without_empty_node(value, depth);
+            changed |= cleaned.has_value();
+            if (cleaned) w.add_message(tag, *cleaned);
+            else out.append(raw_field(before, r));
+            continue;
+        }
+        // A value_info entry or a graph output: its type, if empty, goes (and the entry with it).
+        std::string kept;
+        bool empty = false;
+        Reader v = reader(value);
+        while (true) {
+            const char* at = v.data().data();
+            if (!v.next()) break;
+            if (v.tag() == number(f::ValueInfo::type) && is_message(v)) {
+                if (empty_type(view(v.get_view()))) {
+                    empty = true;
+                    continue;
+                }
+            } else {
+                v.skip();
+            }
+            kept.append(raw_field(at, v));
+        }
+        if (!empty) {
+            out.append(raw_field(before, r));
+            continue;
+        }
+        changed = true;
+        if (tag == number(f::Graph::output)) w.add_message(tag, kept);
+    }
+    if (!changed) return std::nullopt;
+    return out;
+}
+
+template <typename Rewrite>
+auto rewrite_graph_field(std::string_view model, Rewrite rewrite) {
+    std::string out;
+    protozero::pbf_writer w(out);
+    bool changed = false;
+    Reader r = reader(model);
+    while (true) {
+        const char* before = r.data().data();
+        if (!r.next()) break;
+        if (r.tag() == number(f::Model::graph) && is_message(r)) {
+            std::optional<std::string> graph = rewrite(view(r.get_view()));
+            changed |= graph.has_value();
+            if (graph) w.add_message(number(f::Model::graph), *graph);
+            else out.append(raw_field(before, r));
+        } else {
+            r.skip();
+            out.append(raw_field(before, r));
+        }
+    }
+    return std::make_pair(changed, out);
+}
+
+}  // namespace
+
+std::string declare_untyped_values(std::string_view model) {
+    try {
+        return rewrite_graph_field(model, [](std::string_view graph) {
+                   return std::optional<std::string>(declared_graph(graph, nullptr, 0));
+               }).second;
+    } catch (const protozero::exception& e) {
+        throw FormatError(std::string("the model is no well-formed ModelProto: ") + e.what());
+    }
+}
+
+std::optional<std::string> remove_empty_types(std::string_view model) {
+    try {
+        auto [changed, out] = rewrite_graph_field(model, [](std::string_view graph) { return without_empty_graph(graph, 0); });
+        if (!changed) return std::nullopt;
+        return out;
+    } catch (const protozero::exception& e) {
+        throw FormatError(std::string("the model is no well-formed ModelProto: ") + e.what());
+    }
+}
+
+}  // namespace onnx_weightless
