@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 ADDRESS_SPACE_CAP = 8 << 30
-CASE_SECONDS = 30
+CASE_SECONDS = 60
 #: A child still running this long after its own alarm is stuck outside Python: killed, a hang.
 KILL_AFTER_SECONDS = CASE_SECONDS + 10
 #: materialize(init="zeros") allocates the weights: models holding more than this skip it.

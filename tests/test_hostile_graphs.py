@@ -96,6 +96,33 @@ def test_a_loop_of_2_62_iterations_is_refused_with_a_limit_error(tmp_path):
     assert torch.equal(ow.convert(_loop(3), with_weights=True)(torch.zeros(4)), torch.full((4,), 3.0))
 
 
+def _while_true() -> onnx.ModelProto:
+    """A Loop with neither trip count nor condition, whose body never says stop: it runs forever."""
+    model = _loop(1)
+    loop = model.graph.node[0]
+    loop.input[0] = ""
+    return model
+
+
+@pytest.mark.parametrize("model", [_loop(60_000), _while_true()], ids=["60000_trips", "while_true"])
+def test_a_loop_under_the_iteration_limit_is_refused_once_its_body_nodes_run_past_the_budget(model, tmp_path):
+    # Found by the pipeline fuzzer: a tf2onnx while loop whose condition was cut ran 65,536 times
+    # at every size inspect's meta run tried, minutes in all.
+    from onnx_weightless._meta_forward import MAX_BODY_NODE_RUNS
+
+    gm = ow.convert(model)
+    started = time.monotonic()
+    with pytest.raises(ow.LimitError, match=rf"node 'loop': after \d+ runs of its body, the loops of this meta run have run more "
+                                            rf"than {MAX_BODY_NODE_RUNS} body nodes"):
+        ow.meta_forward(gm, torch.empty(4, device="meta"))
+    assert time.monotonic() - started < 30
+    path = tmp_path / "loop.onnx"
+    onnx.save(model, path)
+    started = time.monotonic()
+    ow.inspect(path)  # its meta-run fallback shares one budget across the sizes it tries
+    assert time.monotonic() - started < 30
+
+
 def test_recursive_and_deeply_nested_functions_are_reported_not_followed(tmp_path):
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("acme", 1)]
     recursive = helper.make_function("acme", "f", ["x"], ["y"], [helper.make_node("f", ["x"], ["y"], domain="acme")], opsets)

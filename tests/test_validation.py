@@ -205,3 +205,14 @@ def test_a_loop_whose_condition_lost_its_inputs_converts_and_its_meta_run_names_
     gm = ow.convert(model)
     with pytest.raises(ow.MetaForwardError, match=r"^while running node 'less' \(ai\.onnx::Less-13\) in meta_forward: IndexError"):
         ow.meta_forward(gm, torch.tensor(True), torch.empty(2, device="meta"))
+
+
+def test_a_node_name_holding_quotes_backslashes_and_newlines_converts_to_code_that_compiles():
+    # Fuzzing signature: SyntaxError "unterminated string literal" from fx's generated code, which
+    # writes getattr(self, "<submodule name>") unescaped.
+    model = onnx.load_from_string(_relu_model(name='em"bed\\ding\nx'))
+    gm = ow.convert(model, with_weights=True)
+    assert "forward" in gm.code
+    assert torch.equal(gm(torch.tensor([[-1.0, 2.0, 0.5]] * 2)), torch.tensor([[0.0, 2.0, 0.5]] * 2))
+    program = ow.export(model)
+    assert "relu" in str(program.graph).lower()

@@ -36,24 +36,10 @@ uint32_t field_of_type(int32_t type) {
 
 bool is_list_type(int32_t type) { return type >= 6 && type <= 10 ? true : type == 12 || type == 14; }
 
-/// The names a graph's nodes may read: its own so far, then its enclosing graphs' (as they were
-/// when the node holding it came).
-struct Scope {
-    std::set<std::string> names;
-    const Scope* outer = nullptr;
-
-    bool has(const std::string& name) const {
-        for (const Scope* s = this; s; s = s->outer) {
-            if (s->names.count(name)) return true;
-        }
-        return false;
-    }
-};
-
 class Validator {
 public:
-    void graph(const GraphView& g, const Scope* outer, const std::string& where) {
-        Scope visible{{}, outer};
+    void graph(const GraphView& g, const NameScope* outer, const std::string& where) {
+        NameScope visible{{}, outer};
         std::map<std::string, size_t> producers;  // every node output of this graph, to say which comes too late
         for (size_t i = 0; i < g.nodes.size(); ++i) {
             for (const auto& output : g.nodes[i].outputs) producers.emplace(output, i);

@@ -8,6 +8,7 @@
 #include <protozero/pbf_writer.hpp>
 
 #include "onnx_weightless/errors.hpp"
+#include "onnx_weightless/graph.hpp"
 #include "onnx_weightless/limits.hpp"
 #include "onnx_weightless/onnx_fields.hpp"
 
@@ -22,19 +23,6 @@ constexpr auto kLengthDelimited = protozero::pbf_wire_type::length_delimited;
 
 Reader reader(std::string_view bytes) { return Reader(bytes.data(), bytes.size()); }
 std::string_view view(const protozero::data_view& v) { return {v.data(), v.size()}; }
-
-/// The names a graph's values are typed under: its own, then its enclosing graphs'.
-struct Scope {
-    std::set<std::string> names;
-    const Scope* outer = nullptr;
-
-    bool has(const std::string& name) const {
-        for (const Scope* s = this; s; s = s->outer) {
-            if (s->names.count(name)) return true;
-        }
-        return false;
-    }
-};
 
 /// The field `r` just read, tag and value, as it is in the input.
 std::string_view raw_field(const char* before, const Reader& r) {
@@ -87,13 +75,13 @@ void check_depth(uint32_t depth) {
     }
 }
 
-// ------------------------------------------------------------------------------------ declaring
-
-std::string declared_graph(std::string_view graph, const Scope* outer, uint32_t depth);
-
-std::string declared_node(std::string_view node, const Scope& scope, uint32_t depth) {
+/// `node` with each graph its attributes hold passed through `rewrite` (a graph's bytes to its new
+/// bytes, or nullopt to keep it); nullopt when every graph was kept.
+template <typename Rewrite>
+std::optional<std::string> with_subgraphs_rewritten(std::string_view node, Rewrite rewrite) {
     std::string out;
     protozero::pbf_writer w(out);
+    bool changed = false;
     Reader r = reader(node);
     while (true) {
         const char* before = r.data().data();
@@ -105,26 +93,36 @@ std::string declared_node(std::string_view node, const Scope& scope, uint32_t de
         }
         std::string attribute;
         protozero::pbf_writer a(attribute);
+        bool attribute_changed = false;
         Reader ar = reader(view(r.get_view()));
         while (true) {
             const char* at = ar.data().data();
             if (!ar.next()) break;
-            const bool graph = (ar.tag() == number(f::Attribute::g) || ar.tag() == number(f::Attribute::graphs)) && is_message(ar);
-            if (!graph) {
+            const uint32_t tag = ar.tag();
+            if ((tag != number(f::Attribute::g) && tag != number(f::Attribute::graphs)) || !is_message(ar)) {
                 ar.skip();
                 attribute.append(raw_field(at, ar));
                 continue;
             }
-            a.add_message(ar.tag(), declared_graph(view(ar.get_view()), &scope, depth + 1));
+            const std::string_view graph = view(ar.get_view());
+            const std::optional<std::string> rewritten = rewrite(graph);
+            attribute_changed |= rewritten.has_value();
+            if (rewritten) a.add_message(tag, *rewritten);
+            else a.add_message(tag, graph.data(), graph.size());
         }
-        w.add_message(number(f::Node::attribute), attribute);
+        changed |= attribute_changed;
+        if (attribute_changed) w.add_message(number(f::Node::attribute), attribute);
+        else out.append(raw_field(before, r));
     }
+    if (!changed) return std::nullopt;
     return out;
 }
 
-std::string declared_graph(std::string_view graph, const Scope* outer, uint32_t depth) {
+// ------------------------------------------------------------------------------------ declaring
+
+std::string declared_graph(std::string_view graph, const NameScope* outer, uint32_t depth) {
     check_depth(depth);
-    Scope scope{{}, outer};
+    NameScope scope{{}, outer};
     std::vector<std::string> read_or_written;  // node inputs and outputs, in order
     Reader r = reader(graph);
     while (r.next()) {
@@ -178,7 +176,11 @@ std::string declared_graph(std::string_view graph, const Scope* outer, uint32_t 
         const char* before = again.data().data();
         if (!again.next()) break;
         if (again.tag() == number(f::Graph::node) && is_message(again)) {
-            w.add_message(number(f::Graph::node), declared_node(view(again.get_view()), scope, depth));
+            const std::string_view node = view(again.get_view());
+            const auto declared = with_subgraphs_rewritten(
+                node, [&](std::string_view sub) { return std::optional<std::string>(declared_graph(sub, &scope, depth + 1)); });
+            if (declared) w.add_message(number(f::Graph::node), *declared);
+            else out.append(raw_field(before, again));
         } else if (again.tag() == number(f::Graph::output) && is_message(again)) {
             const std::string_view output = view(again.get_view());
             if (has_type(output)) {
@@ -206,50 +208,6 @@ std::string declared_graph(std::string_view graph, const Scope* outer, uint32_t 
 // ------------------------------------------------------------------------------------- removing
 
 /// The graph without its empty declarations; nullopt when it (and its subgraphs) has none.
-std::optional<std::string> without_empty_graph(std::string_view graph, uint32_t depth);
-
-std::optional<std::string> without_empty_node(std::string_view node, uint32_t depth) {
-    std::string out;
-    protozero::pbf_writer w(out);
-    bool changed = false;
-    Reader r = reader(node);
-    while (true) {
-        const char* before = r.data().data();
-        if (!r.next()) break;
-        if (r.tag() != number(f::Node::attribute) || !is_message(r)) {
-            r.skip();
-            out.append(raw_field(before, r));
-            continue;
-        }
-        const std::string_view attribute_view = view(r.get_view());
-        std::string attribute;
-        protozero::pbf_writer a(attribute);
-        bool attribute_changed = false;
-        Reader ar = reader(attribute_view);
-        while (true) {
-            const char* at = ar.data().data();
-            if (!ar.next()) break;
-            const bool graph = (ar.tag() == number(f::Attribute::g) || ar.tag() == number(f::Attribute::graphs)) && is_message(ar);
-            if (!graph) {
-                ar.skip();
-                attribute.append(raw_field(at, ar));
-                continue;
-            }
-            const uint32_t tag = ar.tag();
-            const std::string_view sub = view(ar.get_view());
-            auto cleaned = without_empty_graph(sub, depth + 1);
-            attribute_changed |= cleaned.has_value();
-            if (cleaned) a.add_message(tag, *cleaned);
-            else a.add_message(tag, sub.data(), sub.size());
-        }
-        changed |= attribute_changed;
-        if (attribute_changed) w.add_message(number(f::Node::attribute), attribute);
-        else out.append(raw_field(before, r));
-    }
-    if (!changed) return std::nullopt;
-    return out;
-}
-
 std::optional<std::string> without_empty_graph(std::string_view graph, uint32_t depth) {
     check_depth(depth);
     std::string out;
@@ -268,7 +226,7 @@ std::optional<std::string> without_empty_graph(std::string_view graph, uint32_t 
         }
         const std::string_view value = view(r.get_view());
         if (tag == number(f::Graph::node)) {
-            auto cleaned = without_empty_node(value, depth);
+            auto cleaned = with_subgraphs_rewritten(value, [depth](std::string_view sub) { return without_empty_graph(sub, depth + 1); });
             changed |= cleaned.has_value();
             if (cleaned) w.add_message(tag, *cleaned);
             else out.append(raw_field(before, r));

@@ -247,6 +247,10 @@ std::string model_of(const std::vector<std::string>& nodes, const std::vector<st
     Graph g;
     g.nodes = nodes;
     g.initializers = initializers;
+    return model_of(g);
+}
+
+std::string model_of(const Graph& g) {
     Model m;
     m.graph = graph(g);
     return model(m);

@@ -127,6 +127,8 @@ std::string model(const Model& m);
 std::string model_with_initializers(const std::vector<std::string>& initializers);
 /// A model whose graph has these nodes and initializers.
 std::string model_of(const std::vector<std::string>& nodes, const std::vector<std::string>& initializers);
+/// A model of the graph `g`, with the default IR version and opsets.
+std::string model_of(const Graph& g);
 
 // ---- Test support ---------------------------------------------------------------------------
 /// Bytes in memory that records every range read. A read past the end is a broken precondition

@@ -42,13 +42,11 @@ std::string main_graph(const std::string& model_bytes) {
     return "";
 }
 
-std::string model_of(const std::vector<std::string>& nodes, const std::string& extra) {
+std::string model_with(const std::vector<std::string>& nodes, const std::string& extra) {
     Graph g;
     g.nodes = nodes;
     g.extra = extra;
-    Model m;
-    m.graph = graph(g);
-    return model(m);
+    return pb::model_of(g);
 }
 
 const std::string kInputX = field_bytes(11, value_info("x", true));
@@ -56,7 +54,7 @@ const std::string kInputX = field_bytes(11, value_info("x", true));
 }  // namespace
 
 TEST(ValueTypes, DeclaresWhatNodesComputeUntypedAndTypesUntypedOutputs) {
-    const std::string m = model_of({node({{"x"}, {"a"}, "decode", "Decode", {}, "acme"}), node({{"a", "lost"}, {"b"}, "r", "Relu"})},
+    const std::string m = model_with({node({{"x"}, {"a"}, "decode", "Decode", {}, "acme"}), node({{"a", "lost"}, {"b"}, "r", "Relu"})},
                                    kInputX + field_bytes(13, value_info("typed_already", true)) + field_bytes(12, value_info("b", false)));
     const std::string declared = ow::declare_untyped_values(m);
     EXPECT_EQ(declarations(main_graph(declared), 13), (std::vector<std::string>{"typed_already:typed", "a:empty", "lost:empty"}));
@@ -67,7 +65,7 @@ TEST(ValueTypes, ASubgraphDeclaresItsOwnValuesNotItsEnclosingGraphs) {
     Graph branch;
     branch.nodes = {node({{"a"}, {"t"}, "inner", "Relu"})};
     const std::string then_branch = field_bytes(1, "then_branch") + field_bytes(6, graph(branch)) + field_varint(20, 5);
-    const std::string m = model_of({node({{"x"}, {"a"}, "decode", "Decode", {}, "acme"}), node({{"x"}, {"y"}, "if", "If", {then_branch}})},
+    const std::string m = model_with({node({{"x"}, {"a"}, "decode", "Decode", {}, "acme"}), node({{"x"}, {"y"}, "if", "If", {then_branch}})},
                                    kInputX);
     const std::string declared = main_graph(ow::declare_untyped_values(m));
     EXPECT_EQ(declarations(declared, 13), (std::vector<std::string>{"a:empty", "y:empty"}));
@@ -88,7 +86,7 @@ TEST(ValueTypes, RemovingTheEmptyDeclarationsGivesTheModelBack) {
     Graph branch;
     branch.nodes = {node({{"a"}, {"t"}, "inner", "Relu"})};
     const std::string then_branch = field_bytes(1, "then_branch") + field_bytes(6, graph(branch)) + field_varint(20, 5);
-    const std::string m = model_of({node({{"x"}, {"a"}, "decode", "Decode", {}, "acme"}), node({{"x"}, {"y"}, "if", "If", {then_branch}}),
+    const std::string m = model_with({node({{"x"}, {"a"}, "decode", "Decode", {}, "acme"}), node({{"x"}, {"y"}, "if", "If", {then_branch}}),
                                     node({{"x"}, {"z"}, "r", "Relu"})},
                                    kInputX + field_bytes(13, value_info("z", true)) + field_bytes(12, value_info("y", false)) +
                                        field_bytes(12, value_info("z", true)));

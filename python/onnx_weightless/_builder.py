@@ -10,6 +10,7 @@ outputs are the graph's output values in order (a tuple when there are several).
 from __future__ import annotations
 
 import inspect
+import re
 from operator import getitem
 from typing import Any, NamedTuple
 
@@ -81,14 +82,19 @@ def _infer_shapes(model: ModelProto) -> ModelProto:
         return inferred
 
 
+#: Characters a submodule name may not hold: fx writes ``getattr(self, "<name>")`` into the
+#: code it generates, unescaped, so a quote, a backslash or a control character would break it.
+_NOT_IN_MODULE_NAMES = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
 def _module_name(name: str, taken: set[str]) -> str:
     """``name`` as a submodule name: torch refuses dots, which domains such as com.microsoft
-    bring into onnx2torch's node names."""
-    candidate = name.replace(".", "/")
-    suffix = 0
+    bring into onnx2torch's node names, and fx's code generation what _NOT_IN_MODULE_NAMES holds."""
+    base = _NOT_IN_MODULE_NAMES.sub("_", name.replace(".", "/"))
+    candidate, suffix = base, 0
     while candidate in taken:
         suffix += 1
-        candidate = f"{name.replace('.', '/')}_{suffix}"
+        candidate = f"{base}_{suffix}"
     taken.add(candidate)
     return candidate
 

@@ -13,6 +13,9 @@ this interpreter, so ``gm(*meta_inputs)`` and ``meta_forward(gm, *meta_inputs)``
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from itertools import chain
 from typing import Any
 
@@ -30,7 +33,7 @@ from ._errors import LimitError, MetaForwardError, ValueNeededError, WeightlessE
 from ._graph_module import GraphModuleBase
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 
-__all__ = ["MetaCallingGraphModule", "meta_forward"]
+__all__ = ["MAX_BODY_NODE_RUNS", "MetaCallingGraphModule", "body_node_budget", "meta_forward"]
 
 
 def _to_meta(value: Any) -> Any:
@@ -80,6 +83,25 @@ def _one_or_tuple(results: tuple[Any, ...]) -> Any:
 #: Iterations of one Loop, Scan or SequenceMap a meta run follows: each runs the body, so a
 #: hostile trip count (2^62) would otherwise never end.
 MAX_ITERATIONS = 1 << 16
+#: Body nodes one meta run follows in all its Loops, Scans and SequenceMaps (nested ones included):
+#: a body node costs 30 to 150 µs in a meta run, so this bounds the loops at seconds (room for an
+#: RNN of 1,000 steps of 60 nodes), where MAX_ITERATIONS alone lets a 12-node body run 90 s.
+MAX_BODY_NODE_RUNS = 1 << 16
+_body_node_budget: ContextVar[list[int] | None] = ContextVar("_body_node_budget", default=None)
+
+
+@contextmanager
+def body_node_budget() -> Iterator[None]:
+    """One budget of MAX_BODY_NODE_RUNS for the meta runs inside (a shape propagation's several
+    runs share one); inside another, the outer budget holds."""
+    if _body_node_budget.get() is not None:
+        yield
+        return
+    token = _body_node_budget.set([MAX_BODY_NODE_RUNS])
+    try:
+        yield
+    finally:
+        _body_node_budget.reset(token)
 #: Elements of a real tensor an operator may make from real inputs (shapes, counts) in a meta run;
 #: past this its result is a meta tensor, since only small tensors are ever read as values.
 MAX_REAL_ELEMENTS = 1 << 24
@@ -122,6 +144,12 @@ def _counted(name: str) -> Any:
         runs += 1
         if runs > MAX_ITERATIONS:
             raise LimitError(f"node {name!r} runs its body more than {MAX_ITERATIONS} times, more than meta_forward follows")
+        budget = _body_node_budget.get()
+        if budget is not None:
+            budget[0] -= len(body.graph.nodes)
+            if budget[0] < 0:
+                raise LimitError(f"node {name!r}: after {runs} runs of its body, the loops of this meta run have run more "
+                                 f"than {MAX_BODY_NODE_RUNS} body nodes, more than meta_forward follows")
         return _run_body(body, inputs)
 
     return run
@@ -250,7 +278,7 @@ def meta_forward(module: fx.GraphModule, *inputs: Any) -> Any:
     """
     if not isinstance(module, fx.GraphModule):
         raise TypeError(f"meta_forward expects a torch.fx.GraphModule, got {type(module).__name__}")
-    with torch.no_grad():
+    with torch.no_grad(), body_node_budget():
         result = _MetaInterpreter(module).run(*inputs)
     return tree_map(_to_meta, result)
 

@@ -34,7 +34,7 @@ from ._builder import ONNX_INPUT, OnnxInput
 from ._graphs import symbol_name
 from ._dtypes import torch_dtype
 from ._fake_run import INTEGER_SHAPES, Recording, expression, symbolic_run
-from ._meta_forward import _MetaInterpreter
+from ._meta_forward import _MetaInterpreter, body_node_budget
 
 __all__ = ["SHAPE", "ValueShape", "input_symbols", "propagate_shapes"]
 
@@ -259,31 +259,33 @@ def propagate_shapes(
     """
     if not isinstance(module, fx.GraphModule):
         raise TypeError(f"propagate_shapes expects a torch.fx.GraphModule, got {type(module).__name__}")
-    placeholders = _placeholders(module)
-    if inputs is not None:
-        if input_shapes is not None or dims:
-            raise ValueError("give inputs, or input_shapes and dims, not both")
-        if len(inputs) != len(placeholders):
-            raise ValueError(f"{len(inputs)} inputs for {len(placeholders)} graph inputs")
-        results = _run(module, inputs)
-    else:
-        declared = _declared_shapes(placeholders, input_shapes)
-        bound = dict(dims or {})
-        symbols = list(dict.fromkeys(d for shape, _ in declared for d in shape if isinstance(d, str)))
-        unknown = sorted(set(bound) - set(symbols))
-        if unknown:
-            raise ValueError(f"dims binds {unknown}, which no input uses (symbols: {symbols})")
-        for name, size in bound.items():
-            if not isinstance(size, int) or size < 0:
-                raise ValueError(f"dims[{name!r}] must be a non-negative int, got {size!r}")
-        free = [s for s in symbols if s not in bound]
-        symbolic = _torch_symbolic(module, declared, bound) if free and module.meta.get(INTEGER_SHAPES) else None
-        if symbolic is not None:
-            results = symbolic
-        elif free:
-            results = _symbolic(module, declared, bound, free, seed)
+    # The runs at several sizes share one budget of loop body nodes (_meta_forward.MAX_BODY_NODE_RUNS).
+    with body_node_budget():
+        placeholders = _placeholders(module)
+        if inputs is not None:
+            if input_shapes is not None or dims:
+                raise ValueError("give inputs, or input_shapes and dims, not both")
+            if len(inputs) != len(placeholders):
+                raise ValueError(f"{len(inputs)} inputs for {len(placeholders)} graph inputs")
+            results = _run(module, inputs)
         else:
-            results = _run_at(module, declared, bound)
+            declared = _declared_shapes(placeholders, input_shapes)
+            bound = dict(dims or {})
+            symbols = list(dict.fromkeys(d for shape, _ in declared for d in shape if isinstance(d, str)))
+            unknown = sorted(set(bound) - set(symbols))
+            if unknown:
+                raise ValueError(f"dims binds {unknown}, which no input uses (symbols: {symbols})")
+            for name, size in bound.items():
+                if not isinstance(size, int) or size < 0:
+                    raise ValueError(f"dims[{name!r}] must be a non-negative int, got {size!r}")
+            free = [s for s in symbols if s not in bound]
+            symbolic = _torch_symbolic(module, declared, bound) if free and module.meta.get(INTEGER_SHAPES) else None
+            if symbolic is not None:
+                results = symbolic
+            elif free:
+                results = _symbolic(module, declared, bound, free, seed)
+            else:
+                results = _run_at(module, declared, bound)
     for node, value in results.items():
         node.meta[SHAPE] = value
     return {node.name: value for node, value in results.items()}

@@ -76,6 +76,20 @@ struct GraphView {
     std::set<std::pair<std::string, std::string>> functions;
 };
 
+/// The value names a graph's nodes may read: the graph's own so far, then those of the graphs
+/// enclosing it (as they were when the node holding it came).
+struct NameScope {
+    std::set<std::string> names;
+    const NameScope* outer = nullptr;
+
+    bool has(const std::string& name) const {
+        for (const NameScope* s = this; s; s = s->outer) {
+            if (s->names.count(name)) return true;
+        }
+        return false;
+    }
+};
+
 /// Reads the main graph of the serialized ModelProto `model`, and its subgraphs. Throws FormatError
 /// when the bytes are not a well-formed ModelProto and LimitError beyond the limits the scan
 /// applies (limits.hpp).
