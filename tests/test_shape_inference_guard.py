@@ -122,3 +122,38 @@ def test_inferred_types_are_those_onnx_gives_where_it_does_not_crash():
 
     assert types(ours) == types(theirs)
     assert "sequence" in types(ours)
+
+
+def _label_encoder_of_an_empty_input() -> onnx.ModelProto:
+    model = _label_encoder_after(None)
+    model.graph.node[0].input[0] = ""
+    return model
+
+
+def test_a_required_input_left_empty_is_not_inferred_and_a_conversion_refuses_it(tmp_path, cli):
+    # Found by the pipeline fuzzer: a LabelEncoder whose input was renamed ''. No declaration can
+    # give '' a type, so the model is not inferred at all.
+    path = tmp_path / "model.onnx"
+    onnx.save(_label_encoder_of_an_empty_input(), path)
+    child = _in_a_child(f"import onnx_weightless as ow; print(ow.inspect({str(path)!r}).shapes_from)")
+    assert child.returncode == 0, child.stderr
+    run = subprocess.run([cli, "inspect", str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "ONNX shape inference cannot run: node 0 ('encoder', ai.onnx.ml::LabelEncoder), input 0: is empty" in run.stdout
+    with pytest.raises(ow.FormatError, match=r"node 0 \('encoder', ai\.onnx\.ml::LabelEncoder\), input 0: is empty, "
+                                             r"but LabelEncoder-2 requires it"):
+        ow.convert(path)
+
+
+def test_an_optional_input_left_out_is_inferred_as_before():
+    # Resize's roi (input 1) is optional: '' is how a model leaves it out.
+    graph = helper.make_graph(
+        [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [onnx.numpy_helper.from_array(__import__("numpy").array([1, 1, 2, 2], "float32"), "scales")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    inferred = infer_shapes(model)
+    dims = [d.dim_value for d in inferred.graph.output[0].type.tensor_type.shape.dim]
+    assert dims == [1, 1, 4, 4]
+    assert ow.convert(model) is not None

@@ -1,5 +1,6 @@
 #include "shape_inference.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <optional>
@@ -105,12 +106,54 @@ bool propagation_is_bounded(const onnx::GraphProto& graph) {
     return true;
 }
 
+/// Where a node leaves empty an input its operator's schema requires: onnx's inference functions
+/// read such an input's type unchecked (ai.onnx.ml's LabelEncoder), and the process dies; "" when
+/// no node does. python/onnx_weightless/_shape_inference.py, the same test.
+std::string empty_required_input(const onnx::GraphProto& graph, const std::map<std::string, int>& opsets) {
+    for (int index = 0; index < graph.node_size(); ++index) {
+        const onnx::NodeProto& node = graph.node(index);
+        for (const auto& attribute : node.attribute()) {
+            if (attribute.has_g()) {
+                if (auto found = empty_required_input(attribute.g(), opsets); !found.empty()) return found;
+            }
+            for (const auto& subgraph : attribute.graphs()) {
+                if (auto found = empty_required_input(subgraph, opsets); !found.empty()) return found;
+            }
+        }
+        const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+        const auto version = opsets.find(domain);
+        if (version == opsets.end()) continue;
+        const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), version->second, domain);
+        if (!schema || schema->inputs().empty()) continue;
+        const auto& formal = schema->inputs();
+        for (int position = 0; position < node.input_size(); ++position) {
+            if (!node.input(position).empty()) continue;
+            const auto& parameter = formal[std::min<size_t>(position, formal.size() - 1)];
+            const bool variadic = parameter.GetOption() == onnx::OpSchema::Variadic;
+            if (static_cast<size_t>(position) >= formal.size() && !variadic) break;  // past what the schema reads
+            if (parameter.GetOption() != onnx::OpSchema::Optional) {
+                return "node " + std::to_string(index) + " ('" + node.name() + "', " + (domain.empty() ? "ai.onnx" : domain) + "::" +
+                       node.op_type() + "), input " + std::to_string(position) + ": is empty, but " + node.op_type() + "-" +
+                       std::to_string(schema->since_version()) + " requires it ('' leaves out an optional input only)";
+            }
+        }
+    }
+    return "";
+}
+
 /// ONNX shape inference on `model`, its untyped values declared first so that no operator's
 /// inference reads a null type (value_types.hpp, as python/onnx_weightless/_shape_inference.py).
 /// `model` is left as it was when inference throws.
 void infer(onnx::ModelProto& model) {
     const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0,
                                               /*data_prop=*/propagation_is_bounded(model.graph()));
+    std::map<std::string, int> opsets;
+    for (const auto& opset : model.opset_import()) {
+        if (opset.version() >= 0 && opset.version() <= INT_MAX) opsets[opset.domain() == "ai.onnx" ? "" : opset.domain()] = static_cast<int>(opset.version());
+    }
+    if (const std::string empty = empty_required_input(model.graph(), opsets); !empty.empty()) {
+        throw std::runtime_error("ONNX shape inference cannot run: " + empty);
+    }
     std::string bytes;
     model.SerializeToString(&bytes);
     onnx::ModelProto declared;

@@ -29,7 +29,7 @@ from ._errors import ConversionError, ExternalDataError, FormatError, MissingWei
 from ._graphs import INLINE_CONSTANT_FORMS, structure_bytes, unbounded_function_calls, walk_graphs
 from ._onnx_op import ONNX_OP_ATTRIBUTE
 from ._opaque import opaque_converter
-from ._shape_inference import infer_shapes
+from ._shape_inference import empty_required_input, infer_shapes
 from ._skeleton import Skeleton, load_skeleton, skeleton_from_bytes
 from ._tensors import TensorResolver, external_entries
 from ._value_inputs import value_uses
@@ -223,10 +223,14 @@ class Session:
             folder = self.loaded[id(model)].data_folder
         # The structure the converters rely on, checked first: a fault is a FormatError naming the
         # node and the field, not an exception from inside a converter.
-        _core.validate_graph(structure_bytes(model))
+        structure = structure_bytes(model)
+        _core.validate_graph(structure)
         unbounded = unbounded_function_calls(model)
         if unbounded:
             raise FormatError(f"[validate] {unbounded}: a conversion cannot follow them")
+        empty = empty_required_input(model, structure)
+        if empty is not None:
+            raise FormatError(f"[validate] {empty}")
         resolver = TensorResolver(folder, self.size_threshold)
         self.conversion = _plan(model, resolver, self.with_weights)
         self.conversion.subgraph_builder = self.subgraph_builder
