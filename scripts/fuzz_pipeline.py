@@ -320,8 +320,12 @@ def start_case(path: Path, report: Path, export: bool) -> int:
     if pid == 0:
         code = 0
         try:
-            warnings.simplefilter("ignore")  # a model's own warnings, and torch.export's logged errors, are no finding
+            # A model's own warnings, and what torch prints and logs of a failed trace, are no finding.
+            warnings.simplefilter("ignore")
             logging.disable(logging.CRITICAL)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
             resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_CAP, ADDRESS_SPACE_CAP))
             signal.signal(signal.SIGALRM, _hang)
             signal.alarm(CASE_SECONDS)

@@ -312,3 +312,15 @@ def test_a_sequence_read_otherwise_stays_a_sequence(tmp_path):
     assert type(module.get_submodule("per_part")).__name__ == "OnnxSequenceMap"
     x = np.random.default_rng(10).standard_normal((2, 3, 8)).astype(np.float32)
     assert_runs_like_onnxruntime(ow.materialize(module, path), path, [{"x": x}])
+
+
+def test_an_input_declaring_a_size_no_tensor_can_have_raises_export_error():
+    # Found by the pipeline fuzzer: a declared dim of 2^62 made even the fake example input overflow
+    # (RuntimeError "Storage size calculation overflowed").
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 1 << 62, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ow.ExportError, match=r"input 'x' of shape \[4, 4611686018427387904, 8\] cannot be traced") as raised:
+        ow.export(model)
+    assert isinstance(raised.value.__cause__, RuntimeError)

@@ -137,6 +137,7 @@ def test_a_required_input_left_empty_is_not_inferred_and_a_conversion_refuses_it
     onnx.save(_label_encoder_of_an_empty_input(), path)
     child = _in_a_child(f"import onnx_weightless as ow; print(ow.inspect({str(path)!r}).shapes_from)")
     assert child.returncode == 0, child.stderr
+    assert child.stdout.split()[-1] == "declared"  # not inferred: the file's own shapes
     run = subprocess.run([cli, "inspect", str(path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "ONNX shape inference cannot run: node 0 ('encoder', ai.onnx.ml::LabelEncoder), input 0: is empty" in run.stdout

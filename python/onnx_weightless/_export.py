@@ -141,8 +141,11 @@ def _trace(module: torch.nn.Module, fake_mode: FakeTensorMode, dims: dict[str, A
                 symbols[dim] = torch.export.Dim(_dim_name(dim), min=low, max=high)
             shape.append(example_dims.get(dim, _example_size(low, high)))
             dynamic[axis] = symbols[dim]
-        with fake_mode:
-            inputs.append(torch.empty(shape, dtype=torch_dtype(spec.elem_type), device="cpu"))
+        try:
+            with fake_mode:
+                inputs.append(torch.empty(shape, dtype=torch_dtype(spec.elem_type), device="cpu"))
+        except RuntimeError as error:  # a declared size no tensor can have (2^62): even a fake one overflows
+            raise ExportError(f"input {spec.name!r} of shape {shape} cannot be traced: {error}") from error
         dynamic_shapes.append(dynamic or None)
     shapes: tuple[Any, ...] = tuple(dynamic_shapes)
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in inspect.signature(module.forward).parameters.values()):
