@@ -156,3 +156,32 @@ def test_an_optional_input_left_out_is_inferred_as_before():
     dims = [d.dim_value for d in inferred.graph.output[0].type.tensor_type.shape.dim]
     assert dims == [1, 1, 4, 4]
     assert ow.convert(model) is not None
+
+
+def _slice_of_a_shape_declared_negative() -> onnx.ModelProto:
+    """Shape then Slice with a negative step, the Shape's output declared of -340 elements: onnx
+    1.23's Slice inference clamps to bounds computed from it and its wheel, built with assertions,
+    aborts the process."""
+    import numpy as np
+
+    graph = helper.make_graph(
+        [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+         helper.make_node("Slice", ["s", "starts", "ends", "axes", "steps"], ["y"], name="slice")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+        [onnx.numpy_helper.from_array(np.array([v], np.int64), n) for n, v in (("starts", -1), ("ends", -1000), ("axes", 0), ("steps", -1))],
+        value_info=[helper.make_tensor_value_info("s", TensorProto.INT64, [-340])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_negative_dimension_is_not_inferred_and_a_conversion_refuses_it(tmp_path, cli):
+    # Found by the pipeline fuzzer: a paddle2onnx model whose Shape output was declared of -340.
+    path = tmp_path / "model.onnx"
+    onnx.save(_slice_of_a_shape_declared_negative(), path)
+    child = _in_a_child(f"import onnx_weightless as ow; print(ow.inspect({str(path)!r}).shapes_from)")
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split()[-1] == "declared"
+    run = subprocess.run([cli, "inspect", str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "value 's', dimension 0: is negative (-340)" in run.stdout, run.stderr
+    with pytest.raises(ow.FormatError, match=r"value 's', dimension 0: is negative"):
+        ow.convert(path)

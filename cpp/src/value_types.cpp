@@ -51,6 +51,44 @@ std::string name_of(std::string_view message, uint32_t field) {
     return name;
 }
 
+/// The first field `field` of a serialized message, if it has one of length-delimited type.
+std::optional<std::string_view> submessage(std::string_view message, uint32_t field) {
+    Reader r = reader(message);
+    while (r.next()) {
+        if (r.tag() == field && is_message(r)) return view(r.get_view());
+        r.skip();
+    }
+    return std::nullopt;
+}
+
+/// Refuses a tensor value declared with a negative dimension: onnx's Slice inference clamps to
+/// bounds computed from it and, built with assertions (as its wheels are), aborts the process.
+void check_dims(std::string_view value_info) {
+    const auto type = submessage(value_info, number(f::ValueInfo::type));
+    const auto tensor = type ? submessage(*type, number(f::Type::tensor_type)) : std::nullopt;
+    const auto shape = tensor ? submessage(*tensor, number(f::TensorType::shape)) : std::nullopt;
+    if (!shape) return;
+    Reader dims = reader(*shape);
+    for (size_t axis = 0; dims.next(); ++axis) {
+        if (dims.tag() != number(f::TensorShape::dim) || !is_message(dims)) {
+            dims.skip();
+            continue;
+        }
+        Reader dim = reader(view(dims.get_view()));
+        while (dim.next()) {
+            if (dim.tag() == number(f::Dimension::dim_value) && dim.wire_type() == protozero::pbf_wire_type::varint) {
+                const int64_t value = dim.get_int64();
+                if (value < 0) {
+                    throw FormatError("value '" + name_of(value_info, number(f::ValueInfo::name)) + "', dimension " +
+                                      std::to_string(axis) + ": is negative (" + std::to_string(value) + ")");
+                }
+            } else {
+                dim.skip();
+            }
+        }
+    }
+}
+
 /// Whether a serialized TypeProto holds no value: no tensor, sequence, map, opaque, sparse or
 /// optional type.
 bool empty_type(std::string_view type) {
@@ -134,9 +172,13 @@ std::string declared_graph(std::string_view graph, const NameScope* outer, uint3
         switch (r.tag()) {
             case number(f::Graph::input):
             case number(f::Graph::value_info):
+                check_dims(value);
                 if (has_type(value)) scope.names.insert(name_of(value, number(f::ValueInfo::name)));
                 break;
-            case number(f::Graph::output): scope.names.insert(name_of(value, number(f::ValueInfo::name))); break;
+            case number(f::Graph::output):
+                check_dims(value);
+                scope.names.insert(name_of(value, number(f::ValueInfo::name)));
+                break;
             case number(f::Graph::initializer): scope.names.insert(name_of(value, number(f::Tensor::name))); break;
             case number(f::Graph::sparse_initializer): {
                 Reader s = reader(value);

@@ -3,6 +3,7 @@
 
 #include <protozero/pbf_reader.hpp>
 
+#include "onnx_weightless/errors.hpp"
 #include "onnx_weightless/value_types.hpp"
 #include "proto_builder.hpp"
 
@@ -94,4 +95,16 @@ TEST(ValueTypes, RemovingTheEmptyDeclarationsGivesTheModelBack) {
     ASSERT_TRUE(removed.has_value());
     EXPECT_EQ(*removed, m);
     EXPECT_FALSE(ow::remove_empty_types(m).has_value());
+}
+
+TEST(ValueTypes, ANegativeDimensionIsRefusedBeforeInference) {
+    const std::string dims = field_bytes(1, field_varint(1, static_cast<uint64_t>(int64_t{-340})));
+    const std::string shape_value = field_bytes(1, "shape") + field_bytes(2, field_bytes(1, field_varint(1, 7) + field_bytes(2, dims)));
+    const std::string m = model_with({node({{"x"}, {"shape"}, "s", "Shape"})}, kInputX + field_bytes(13, shape_value));
+    try {
+        ow::declare_untyped_values(m);
+        FAIL() << "a negative dimension was accepted";
+    } catch (const ow::FormatError& e) {
+        EXPECT_STREQ(e.what(), "value 'shape', dimension 0: is negative (-340)");
+    }
 }

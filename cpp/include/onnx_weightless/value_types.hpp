@@ -15,7 +15,9 @@ namespace onnx_weightless {
 
 /// `model` with every value its graphs compute or read, and no graph input, value_info entry,
 /// initializer or enclosing graph types, declared in value_info with an empty type; a graph output
-/// without a type gets an empty one. Throws FormatError when `model` is no well-formed ModelProto.
+/// without a type gets an empty one. Throws FormatError when `model` is no well-formed ModelProto,
+/// or declares a tensor value with a negative dimension (onnx's Slice inference, built with
+/// assertions as its wheels are, aborts the process on one).
 std::string declare_untyped_values(std::string_view model);
 
 /// `model` without the value_info entries whose type is still empty, and without the empty types
